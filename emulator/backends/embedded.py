@@ -1,0 +1,284 @@
+"""The default backend: moto in-process as the AWS API and store, pipemu's runtime runs Lambda code and
+pipemu's pollers drive event source mappings. No Docker.
+
+    with EmbeddedBackend() as backend:
+        s3 = backend.client("s3")
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import urllib.request
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulator.backends.base import DEFAULT_REGION, Capabilities, client_env, make_client
+from emulator.backends.moto_seams import esm_control, lambda_invoke, s3_arrivals, sfn_config
+from emulator.clock import ScaledClock
+from emulator.errors import EmulatorDied, HarnessError
+from emulator.esm.destinations import Boto3FailureSink
+from emulator.esm.invoker import InvokeOutcome
+from emulator.esm.kinesis_source import Boto3ShardSource
+from emulator.esm.manager import EsmManager
+from emulator.esm.stats import MappingObserver
+from emulator.runtime import FunctionSpec, InvocationResult, LambdaRuntime
+
+log = logging.getLogger(__name__)
+
+_active: EmbeddedBackend | None = None
+_active_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One finished invocation, for reports and near-miss messages."""
+
+    function: str
+    request_id: str
+    started: float
+    duration_ms: float
+    cold_start: bool
+    error: str | None
+    logs: str
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Router:
+    """Where the Lambda seam sends invocations: the runtime, synchronously or in the background."""
+
+    def __init__(self, backend: EmbeddedBackend) -> None:
+        self._backend = backend
+        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipemu-async-invoke")
+        self._pending: set[Future[InvocationResult]] = set()
+        self._lock = threading.Lock()
+
+    def invoke_sync(self, fn: FunctionSpec, payload: bytes) -> InvocationResult:
+        return self._backend.invoke_function(fn, payload)
+
+    def invoke_async(self, fn: FunctionSpec, payload: bytes) -> None:
+        future = self._executor.submit(self._backend.invoke_function, fn, payload)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[InvocationResult]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _RuntimeInvoker:
+    """ESM pollers call the runtime directly: same function lookup as the Invoke API, no HTTP."""
+
+    def __init__(self, backend: EmbeddedBackend) -> None:
+        self._backend = backend
+
+    def invoke(self, function_arn: str, payload: bytes) -> InvokeOutcome:
+        try:
+            fn = lambda_invoke.function_spec(lambda_invoke.find_function(function_arn))
+        except Exception as exc:  # function deleted under a live mapping: an error before it ran
+            return InvokeOutcome(payload=b"", function_error=None, status_code=404, invoked=False,
+                                 error_code=type(exc).__name__)
+        result = self._backend.invoke_function(fn, payload)
+        return InvokeOutcome(payload=result.payload, function_error=result.function_error, status_code=200,
+                             request_id=result.request_id)
+
+    def role_arn(self, function_arn: str) -> str:
+        return str(lambda_invoke.find_function(function_arn).role)
+
+
+class EmbeddedBackend:
+    name = "embedded"
+    capabilities = Capabilities(
+        time_scale=True, fault_injection=True, mocked_state_machines=True,
+        runs_lambda=True, runs_event_source_mappings=True,
+    )
+
+    def __init__(
+        self,
+        *,
+        region: str = DEFAULT_REGION,
+        time_scale: float = 1.0,
+        port: int | None = None,
+        work_dir: Path | None = None,
+        observer: MappingObserver | None = None,
+        max_invocation_records: int = 10_000,
+    ) -> None:
+        self.region = region
+        self.clock = ScaledClock(time_scale)
+        self._port = port
+        self._work_dir = work_dir
+        self._observer = observer
+        self._server: Any = None
+        self.endpoint_url = ""
+        self.runtime: LambdaRuntime | None = None
+        self.esm: EsmManager | None = None
+        self._router: _Router | None = None
+        self.invocations: deque[InvocationRecord] = deque(maxlen=max_invocation_records)
+        self._s3_listeners: list[s3_arrivals.Listener] = []
+        self._started = False
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def __enter__(self) -> EmbeddedBackend:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> EmbeddedBackend:
+        global _active
+        with _active_lock:
+            if _active is not None:
+                raise HarnessError(
+                    "an embedded backend is already running in this process",
+                    hint="moto keeps its state per process: reuse the running backend (reset() between tests) "
+                    "or stop it first",
+                )
+            _active = self
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        port = self._port or free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        try:
+            self._server.start()
+        except OSError as exc:
+            raise HarnessError(f"could not start moto on 127.0.0.1:{port}: {exc}",
+                               hint="pass another port or let pipemu pick a free one") from exc
+        self._started = True
+        self.endpoint_url = f"http://127.0.0.1:{port}"
+        os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions interpreter calls Lambda here
+        self.runtime = LambdaRuntime(endpoint_url=self.endpoint_url, region=self.region, work_dir=self._work_dir)
+        self._router = _Router(self)
+        lambda_invoke.install(self._router)
+        sfn_config.install()
+        self.esm = EsmManager(
+            lambda_client=self.client("lambda"),
+            shard_source=lambda arn: Boto3ShardSource(self.client("kinesis"), arn),
+            invoker=_RuntimeInvoker(self),
+            sink=Boto3FailureSink(self.client),
+            clock=self.clock,
+            region=self.region,
+            observer=self._observer,
+        )
+        esm_control.install(self.esm.notify)
+        s3_arrivals.install(self._on_s3_put)
+        self.esm.start()
+
+    def stop(self) -> None:
+        global _active
+        try:
+            if self.esm is not None:
+                self.esm.stop()
+            esm_control.uninstall()
+            s3_arrivals.uninstall()
+            lambda_invoke.uninstall()
+            sfn_config.uninstall()
+            if self._router is not None:
+                self._router.close()
+            if self.runtime is not None:
+                self.runtime.close()
+            if self._server is not None and self._started:
+                self._server.stop()
+        finally:
+            self._started = False
+            self._server = None
+            with _active_lock:
+                if _active is self:
+                    _active = None
+
+    def reset(self) -> None:
+        """Delete every resource and mapping; keep the server, runtime and warm workers' code cache."""
+        if self.esm is not None:
+            self.esm.reset()
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own 127.0.0.1 server
+            response.read()
+        sfn_config.install()
+        self.invocations.clear()
+
+    # -- clients ---------------------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        return make_client(service, endpoint_url=self.endpoint_url, region=self.region)
+
+    def env(self) -> dict[str, str]:
+        return client_env(self.endpoint_url, self.region)
+
+    # -- observation -----------------------------------------------------------------------------------
+    def _on_s3_put(self, bucket: str, key: str, body: bytes, at: float) -> None:
+        for listener in list(self._s3_listeners):
+            listener(bucket, key, body, at)
+
+    def watch_s3(self, listener: s3_arrivals.Listener) -> Callable[[], None]:
+        """Call ``listener(bucket, key, body, arrived)`` for every object written; returns the unsubscribe."""
+        self._s3_listeners.append(listener)
+        return lambda: self._s3_listeners.remove(listener)
+
+    def set_observer(self, observer: MappingObserver | None) -> None:
+        if self.esm is not None:
+            self.esm.set_observer(observer)
+
+    # -- invocations -----------------------------------------------------------------------------------
+    def invoke_function(self, fn: FunctionSpec, payload: bytes) -> InvocationResult:
+        runtime = self.runtime
+        if runtime is None:
+            raise EmulatorDied("the embedded backend is stopped")
+        started = time.time()
+        result = runtime.invoke(fn, payload)
+        self.invocations.append(InvocationRecord(
+            function=fn.name, request_id=result.request_id, started=started, duration_ms=result.duration_ms,
+            cold_start=result.cold_start, error=result.function_error, logs=result.logs,
+        ))
+        return result
+
+    # -- status ----------------------------------------------------------------------------------------
+    def in_flight(self) -> int:
+        runtime_busy = self.runtime.in_flight() if self.runtime is not None else 0
+        pending = self._router.pending if self._router is not None else 0
+        return runtime_busy + pending
+
+    def quiescent(self, since: float) -> bool:
+        """Every mapping has read past what was put before ``since`` (monotonic) and has no work left, and no
+        invocation is running or queued."""
+        esm_idle = self.esm.idle_since(since) if self.esm is not None else True
+        return esm_idle and self.in_flight() == 0
+
+    def check_alive(self) -> None:
+        """Raise if the server or a poller died, with what died."""
+        server = self._server
+        if server is None or server._thread is None or not server._thread.is_alive():
+            raise EmulatorDied("the moto server thread is not running",
+                               hint="see the log above for the exception that stopped it")
+        if self.esm is not None:
+            errors = self.esm.poller_errors()
+            if errors:
+                raise EmulatorDied(f"an event source mapping poller failed: {errors[0]!r}") from errors[0]

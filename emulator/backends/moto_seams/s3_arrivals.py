@@ -1,0 +1,51 @@
+"""Seam: tell pipemu the instant each S3 object is written, with its bytes.
+
+Latency is measured from an event's send to its output's arrival. S3's LastModified has one-second
+resolution on the wire, and polling ListObjects adds its interval to every figure, so on the embedded
+backend we observe ``moto.s3.models.S3Backend.put_object`` directly. The object is still stored by moto as
+usual; this only reports it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from moto.s3.models import S3Backend
+
+TOUCHES = ("moto.s3.models.S3Backend.put_object(bucket_name, key_name, value, ...)",)
+
+Listener = Callable[[str, str, bytes, float], None]
+
+_original: Callable[..., Any] | None = None
+_listener: Listener | None = None
+_lock = threading.Lock()
+
+
+def _patched_put_object(self: Any, bucket_name: str, key_name: str, value: bytes, *args: Any, **kwargs: Any) -> Any:
+    assert _original is not None
+    key = _original(self, bucket_name, key_name, value, *args, **kwargs)
+    listener = _listener
+    if listener is not None:
+        listener(bucket_name, key_name, bytes(value), time.time())
+    return key
+
+
+def install(listener: Listener) -> None:
+    global _original, _listener
+    with _lock:
+        _listener = listener
+        if _original is None:
+            _original = S3Backend.put_object
+            S3Backend.put_object = _patched_put_object
+
+
+def uninstall() -> None:
+    global _original, _listener
+    with _lock:
+        _listener = None
+        if _original is not None:
+            S3Backend.put_object = _original
+            _original = None

@@ -1,0 +1,208 @@
+"""The ``pipemu`` command.
+
+Exit codes: 0 every expectation held; 1 an expectation failed; 2 bad input (the message names file, line and
+key); 3 the emulator or infrastructure failed; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from emulator.errors import ConfigError, PipemuError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Local emulator and test harness for AWS data pipelines.")
+STATE_FILE = Path(".pipemu") / "endpoint.json"
+
+
+def _console(no_color: bool = False, stderr: bool = False) -> Console:
+    return Console(no_color=no_color or bool(os.environ.get("NO_COLOR")), stderr=stderr, highlight=False)
+
+
+def _fail(error: PipemuError, console: Console) -> typer.Exit:
+    kind = {2: "input error", 3: "harness error", 1: "failed"}.get(error.exit_code, "error")
+    console.print(f"[bold red]pipemu: {kind}:[/] {error}", markup=True, soft_wrap=True)
+    return typer.Exit(error.exit_code)
+
+
+def _summary_table(result: Any) -> Table:
+    table = Table(title=f"{result.scenario} on {result.backend} (seed {result.seed})", show_lines=False)
+    table.add_column("expectation")
+    table.add_column("expected")
+    table.add_column("actual", justify="right")
+    table.add_column("", justify="center")
+    for e in result.expectations:
+        table.add_row(e.name, str(e.expected), str(e.actual) + (f"  ({e.detail})" if e.detail else ""),
+                      "[green]ok[/]" if e.passed else "[bold red]FAIL[/]")
+    return table
+
+
+def _figures(result: Any) -> str:
+    ev = result.events
+    lat = result.latency_ms
+    fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+    return (
+        f"events: sent {ev.sent}, delivered {ev.delivered}, dead-lettered {ev.dead_lettered}, filtered {ev.filtered}, "
+        f"lost {ev.lost}, duplicates {ev.duplicates}\n"
+        f"latency ms (wall): p50 {fmt(lat.get('p50'))}  p95 {fmt(lat.get('p95'))}  p99 {fmt(lat.get('p99'))}  "
+        f"max {fmt(lat.get('max'))}\n"
+        f"throughput {result.throughput_eps:.0f} events/s over {result.duration_s:.2f}s; replay rate asked "
+        f"{result.replay.asked_rate or 'max'}, achieved {result.replay.achieved_rate:.0f}/s; time scale {result.time_scale:g}"
+    )
+
+
+@app.command()
+def replay(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="override the number of events")] = None,
+    rate: Annotated[float | None, typer.Option(min=0.001, help="events per second (default: the scenario's)")] = None,
+    report_dir: Annotated[Path, typer.Option(help="where report.json is written")] = Path("pipemu-report"),
+    time_scale: Annotated[float | None, typer.Option(min=0.001, help="compress AWS waits by this factor")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only the verdict line")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="plain output")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print report.json to stdout")] = False,
+) -> None:
+    """Replay a scenario through its pipeline on the embedded backend and check its expectations."""
+    from emulator.backends.embedded import EmbeddedBackend
+    from emulator.runner import run_scenario
+    from emulator.spec.scenario import load_scenario
+
+    console = _console(no_color)
+    try:
+        spec, _ = load_scenario(scenario)
+        scale = time_scale or spec.time_scale or 1.0
+        total = count or spec.events.count
+        show_progress = not quiet and not json_out and console.is_terminal
+        with EmbeddedBackend(time_scale=scale) as backend:
+            if show_progress:
+                with Progress(
+                    TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console, transient=True,
+                ) as bar:
+                    task = bar.add_task("replay", total=total, detail="")
+
+                    def progress(p: dict[str, int]) -> None:
+                        done = p["delivered"] + p["dead_lettered"]
+                        bar.update(task, completed=min(done, total), detail=(
+                            f"sent {p['sent']}  delivered {p['delivered']}  dead-lettered {p['dead_lettered']}  "
+                            f"in-flight {p['in_flight']}"))
+
+                    result = run_scenario(spec, backend=backend, seed=seed, count=count, rate=rate, progress=progress)
+            else:
+                result = run_scenario(spec, backend=backend, seed=seed, count=count, rate=rate)
+        path = result.write(report_dir)
+    except PipemuError as error:
+        raise _fail(error, _console(no_color, stderr=True)) from None
+    except KeyboardInterrupt:
+        _console(no_color, stderr=True).print("pipemu: interrupted")
+        raise typer.Exit(130) from None
+
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, default=str) + "\n")
+    elif quiet:
+        console.print(f"{result.scenario}: {'PASSED' if result.passed else 'FAILED'}")
+    else:
+        console.print(_summary_table(result))
+        console.print(_figures(result))
+        console.print(f"report: {path}")
+        verdict = "[bold green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+        console.print(f"{result.scenario}: {verdict}")
+    if not result.passed:
+        err = _console(no_color, stderr=True)
+        for failure in result.failures:
+            err.print(f"expectation failed: {failure.describe()}", soft_wrap=True)
+        err.print(f"seed {result.seed}; replay with: {result.command}", soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAML")]) -> None:
+    """Check a pipeline or scenario file without running anything."""
+    from emulator.spec.pipeline import load_pipeline
+    from emulator.spec.scenario import load_scenario
+    from emulator.spec.yamlsrc import load_yaml
+
+    console = _console()
+    try:
+        doc = load_yaml(file)
+        if isinstance(doc.data, dict) and "scenario" in doc.data:
+            spec, pipeline = load_scenario(file)
+            console.print(f"{file}: scenario '{spec.name}' is valid (pipeline '{pipeline.name}')")
+        else:
+            pipeline = load_pipeline(file)
+            console.print(f"{file}: pipeline '{pipeline.name}' is valid")
+    except PipemuError as error:
+        raise _fail(error, _console(stderr=True)) from None
+
+
+@app.command()
+def up(
+    pipeline: Annotated[Path, typer.Argument(help="pipeline YAML to deploy")],
+    time_scale: Annotated[float, typer.Option(min=0.001)] = 1.0,
+    port: Annotated[int | None, typer.Option(help="port for the AWS endpoint (default: a free one)")] = None,
+) -> None:
+    """Start the embedded emulator with a pipeline deployed; print export lines; run until Ctrl-C."""
+    from emulator.backends.embedded import EmbeddedBackend
+    from emulator.deploy import Deployer
+    from emulator.spec.pipeline import load_pipeline
+
+    console = _console()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        spec = load_pipeline(pipeline)
+        with EmbeddedBackend(time_scale=time_scale, port=port) as backend:
+            deployment = Deployer(backend.client).deploy(spec)
+            env = backend.env()
+            STATE_FILE.parent.mkdir(exist_ok=True)
+            STATE_FILE.write_text(json.dumps({"pid": os.getpid(), "env": env, "pipeline": spec.name}))
+            try:
+                for key, value in env.items():
+                    console.print(f"export {key}={value}")
+                console.print(f"# pipeline '{spec.name}' deployed: {len(deployment.functions)} functions, "
+                              f"{len(deployment.mappings)} mappings. Ctrl-C to stop.", style="dim")
+                sys.stdout.flush()
+                while not stop.wait(0.5):
+                    backend.check_alive()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                STATE_FILE.unlink(missing_ok=True)
+    except PipemuError as error:
+        raise _fail(error, _console(stderr=True)) from None
+
+
+@app.command()
+def env() -> None:
+    """Print the export lines of the emulator started by `pipemu up` in this directory."""
+    if not STATE_FILE.is_file():
+        raise _fail(ConfigError("no running emulator found", file=STATE_FILE,
+                                hint="start one with `pipemu up PIPELINE` in this directory"), _console(stderr=True))
+    state = json.loads(STATE_FILE.read_text())
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError):
+        STATE_FILE.unlink(missing_ok=True)
+        raise _fail(ConfigError("the emulator that wrote this file is no longer running", file=STATE_FILE,
+                                hint="start one with `pipemu up PIPELINE`"), _console(stderr=True)) from None
+    for key, value in state["env"].items():
+        print(f"export {key}={value}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

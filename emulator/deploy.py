@@ -1,0 +1,249 @@
+"""Create a pipeline's resources through the AWS API (boto3) only, so the same code deploys to moto,
+LocalStack or AWS. Nothing here knows which backend it talks to.
+
+Order matters: queues before the queues that redrive into them, destinations before mappings, functions
+before mappings and bucket notifications, streams ACTIVE before mappings read them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from emulator.errors import ConfigError, WaitTimeout
+from emulator.spec.pipeline import PipelineSpec
+
+LAMBDA_ROLE_NAME = "pipemu-lambda-role"
+SFN_ROLE_NAME = "pipemu-states-role"
+_ASSUME = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class Deployment:
+    """Names, ARNs and URLs of what was deployed, keyed by the names in the pipeline spec."""
+
+    pipeline: str
+    prefix: str = ""
+    streams: dict[str, str] = field(default_factory=dict)  # name -> ARN
+    stream_names: dict[str, str] = field(default_factory=dict)  # spec name -> AWS name
+    buckets: dict[str, str] = field(default_factory=dict)  # name -> AWS bucket name
+    queues: dict[str, str] = field(default_factory=dict)  # name -> URL
+    queue_arns: dict[str, str] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)  # name -> ARN
+    functions: dict[str, str] = field(default_factory=dict)  # name -> ARN
+    mappings: list[str] = field(default_factory=list)  # UUIDs in spec order
+    state_machines: dict[str, str] = field(default_factory=dict)
+
+    def arn_of(self, ref: str) -> str:
+        """ARN for a spec reference like ``queue/dlq``, ``topic/alerts``, ``bucket/out``, ``stream/clicks``."""
+        kind, name = ref.split("/", 1)
+        if kind == "queue":
+            return self.queue_arns[name]
+        if kind == "topic":
+            return self.topics[name]
+        if kind == "bucket":
+            return f"arn:aws:s3:::{self.buckets[name]}"
+        if kind == "stream":
+            return self.streams[name]
+        raise KeyError(ref)
+
+
+def zip_code(code_dir: Path) -> bytes:
+    """A deterministic zip of a handler directory: same files, same bytes, same CodeSha256."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(code_dir.rglob("*")):
+            if path.is_dir() or "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            info = zipfile.ZipInfo(path.relative_to(code_dir).as_posix(), date_time=_ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def check_handler_file(spec: PipelineSpec, name: str) -> None:
+    """The handler's module must exist in the code directory: fail at deploy, before any event is sent."""
+    fn = spec.functions[name]
+    module = fn.handler.rsplit(".", 1)[0].replace(".", "/")
+    candidates = [fn.code / f"{module}.py", fn.code / module / "__init__.py"]
+    if not any(c.is_file() for c in candidates):
+        raise ConfigError(
+            f"handler module '{module}' not found in {fn.code}",
+            file=spec.source_path, key=f"functions.{name}.handler",
+            hint=f"expected {candidates[0].name} in the code directory; handler is 'module.function'",
+        )
+
+
+class Deployer:
+    def __init__(self, client: Callable[[str], Any], *, prefix: str = "", wait_timeout_s: float = 60.0) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._wait_timeout_s = wait_timeout_s
+
+    def name(self, name: str) -> str:
+        return f"{self._prefix}{name}"
+
+    def deploy(self, spec: PipelineSpec) -> Deployment:
+        for fn_name in spec.functions:
+            check_handler_file(spec, fn_name)
+        out = Deployment(pipeline=spec.name, prefix=self._prefix)
+        self._buckets(spec, out)
+        self._queues(spec, out)
+        self._topics(spec, out)
+        self._streams(spec, out)
+        self._functions(spec, out)
+        self._notifications(spec, out)
+        self._mappings(spec, out)
+        return out
+
+    def _buckets(self, spec: PipelineSpec, out: Deployment) -> None:
+        s3 = self._client("s3")
+        for name in spec.buckets:
+            bucket = self.name(name)
+            s3.create_bucket(Bucket=bucket)
+            out.buckets[name] = bucket
+
+    def _queues(self, spec: PipelineSpec, out: Deployment) -> None:
+        sqs = self._client("sqs")
+        # Dead-letter queues first: a redrive policy names its target's ARN.
+        ordered = sorted(spec.queues.items(), key=lambda item: item[1].redrive is not None)
+        for name, queue in ordered:
+            attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
+            if queue.message_retention_seconds is not None:
+                attributes["MessageRetentionPeriod"] = str(queue.message_retention_seconds)
+            aws_name = self.name(name)
+            if queue.fifo:
+                attributes["FifoQueue"] = "true"
+                if queue.content_based_deduplication:
+                    attributes["ContentBasedDeduplication"] = "true"
+                if not aws_name.endswith(".fifo"):
+                    aws_name += ".fifo"
+            if queue.redrive is not None:
+                attributes["RedrivePolicy"] = json.dumps({
+                    "deadLetterTargetArn": out.queue_arns[queue.redrive.dead_letter],
+                    "maxReceiveCount": str(queue.redrive.max_receive_count),
+                })
+            url = sqs.create_queue(QueueName=aws_name, Attributes=attributes)["QueueUrl"]
+            out.queues[name] = url
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            out.queue_arns[name] = arn
+
+    def _topics(self, spec: PipelineSpec, out: Deployment) -> None:
+        if not spec.topics:
+            return
+        sns = self._client("sns")
+        for name, topic in spec.topics.items():
+            arn = sns.create_topic(Name=self.name(name))["TopicArn"]
+            out.topics[name] = arn
+            for ref in topic.subscriptions:
+                sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=out.arn_of(ref))
+
+    def _streams(self, spec: PipelineSpec, out: Deployment) -> None:
+        kinesis = self._client("kinesis")
+        for name, stream in spec.streams.items():
+            aws_name = self.name(name)
+            kinesis.create_stream(StreamName=aws_name, ShardCount=stream.shards)
+            out.stream_names[name] = aws_name
+        for name, aws_name in out.stream_names.items():
+            description = self._wait(
+                f"stream {aws_name} to become ACTIVE",
+                lambda n=aws_name: kinesis.describe_stream_summary(StreamName=n)["StreamDescriptionSummary"],
+                lambda d: d["StreamStatus"] == "ACTIVE",
+            )
+            out.streams[name] = description["StreamARN"]
+
+    def _role(self) -> str:
+        iam = self._client("iam")
+        try:
+            return str(iam.get_role(RoleName=LAMBDA_ROLE_NAME)["Role"]["Arn"])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchEntity":
+                raise
+        role = iam.create_role(RoleName=LAMBDA_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_ASSUME))
+        return str(role["Role"]["Arn"])
+
+    def _functions(self, spec: PipelineSpec, out: Deployment) -> None:
+        if not spec.functions:
+            return
+        lam = self._client("lambda")
+        role = self._role()
+        for name, fn in spec.functions.items():
+            code = zip_code(fn.code)
+            kwargs: dict[str, Any] = {
+                "FunctionName": self.name(name), "Runtime": fn.runtime, "Role": role, "Handler": fn.handler,
+                "Code": {"ZipFile": code}, "Timeout": fn.timeout, "MemorySize": fn.memory,
+                "Environment": {"Variables": dict(fn.environment)},
+                "Description": fn.description or f"pipemu {spec.name} sha256:{hashlib.sha256(code).hexdigest()[:12]}",
+            }
+            out.functions[name] = lam.create_function(**kwargs)["FunctionArn"]
+
+    def _notifications(self, spec: PipelineSpec, out: Deployment) -> None:
+        s3 = self._client("s3")
+        for name, bucket in spec.buckets.items():
+            if not bucket.notifications:
+                continue
+            configs = []
+            for n in bucket.notifications:
+                config: dict[str, Any] = {"LambdaFunctionArn": out.functions[n.function], "Events": list(n.events)}
+                rules = [{"Name": k, "Value": v} for k, v in (("prefix", n.prefix), ("suffix", n.suffix)) if v]
+                if rules:
+                    config["Filter"] = {"Key": {"FilterRules": rules}}
+                configs.append(config)
+            s3.put_bucket_notification_configuration(
+                Bucket=out.buckets[name], NotificationConfiguration={"LambdaFunctionConfigurations": configs}
+            )
+
+    def _mappings(self, spec: PipelineSpec, out: Deployment) -> None:
+        if not spec.mappings:
+            return
+        lam = self._client("lambda")
+        for mapping in spec.mappings:
+            destination = out.arn_of(mapping.on_failure) if mapping.on_failure else None
+            kwargs = mapping.to_create_esm_kwargs(
+                function_name=out.functions[mapping.function],
+                event_source_arn=out.arn_of(mapping.source),
+                destination_arn=destination,
+            )
+            try:
+                response = lam.create_event_source_mapping(**kwargs)
+            except ClientError as exc:
+                error = exc.response["Error"]
+                raise ConfigError(
+                    f"the backend refused the mapping {mapping.source} -> {mapping.function}: "
+                    f"{error['Code']}: {error.get('Message', '')}",
+                    file=spec.source_path, key="mappings",
+                ) from exc
+            out.mappings.append(response["UUID"])
+        for uuid in out.mappings:
+            self._wait(
+                f"event source mapping {uuid} to leave its transitional state",
+                lambda u=uuid: lam.get_event_source_mapping(UUID=u),
+                lambda m: m["State"] in ("Enabled", "Disabled"),
+            )
+
+    def _wait(self, what: str, probe: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
+        deadline = time.monotonic() + self._wait_timeout_s
+        delay = 0.01
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = probe()
+            if done(last):
+                return last
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        raise WaitTimeout(what, timeout_s=self._wait_timeout_s, last_seen=repr(last)[:300],
+                          hint="is the backend healthy? `pipemu doctor` checks it")

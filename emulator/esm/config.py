@@ -1,0 +1,75 @@
+"""A mapping's configuration as the Lambda API reports it, parsed once into a typed, frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+SourceKind = Literal["kinesis", "sqs"]
+
+
+@dataclass(frozen=True)
+class MappingConfig:
+    """One event source mapping. Values are AWS's effective values (defaults filled in)."""
+
+    uuid: str
+    function_arn: str
+    event_source_arn: str
+    kind: SourceKind
+    enabled: bool
+    batch_size: int
+    window_s: float
+    starting_position: str | None = None
+    starting_position_timestamp: float | None = None
+    max_retry_attempts: int = -1
+    max_record_age_s: int = -1
+    bisect_on_error: bool = False
+    report_batch_item_failures: bool = False
+    on_failure_arn: str | None = None
+    filter_criteria: dict[str, Any] | None = None
+    parallelization_factor: int = 1
+    tumbling_window_s: int = 0
+    max_concurrency: int | None = None
+
+    @property
+    def source_name(self) -> str:
+        return self.event_source_arn.rsplit(":", 1)[-1].split("/")[-1]
+
+    @classmethod
+    def from_api(cls, config: dict[str, Any]) -> MappingConfig:
+        arn = str(config["EventSourceArn"])
+        service = arn.split(":")[2]
+        if service not in ("kinesis", "sqs"):
+            raise ValueError(f"unsupported event source {arn}")
+        kind: SourceKind = "kinesis" if service == "kinesis" else "sqs"
+        destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        ts = config.get("StartingPositionTimestamp")
+        if isinstance(ts, datetime):
+            ts = ts.timestamp()
+        scaling = config.get("ScalingConfig") or {}
+        state = config.get("State", "Enabled")
+        return cls(
+            uuid=str(config["UUID"]),
+            function_arn=str(config["FunctionArn"]),
+            event_source_arn=arn,
+            kind=kind,
+            enabled=state not in ("Disabled", "Disabling"),
+            batch_size=int(config.get("BatchSize") or (100 if kind == "kinesis" else 10)),
+            window_s=float(config.get("MaximumBatchingWindowInSeconds") or 0),
+            starting_position=config.get("StartingPosition"),
+            starting_position_timestamp=float(ts) if ts is not None else None,
+            max_retry_attempts=_int(config.get("MaximumRetryAttempts"), -1),
+            max_record_age_s=_int(config.get("MaximumRecordAgeInSeconds"), -1),
+            bisect_on_error=bool(config.get("BisectBatchOnFunctionError")),
+            report_batch_item_failures="ReportBatchItemFailures" in (config.get("FunctionResponseTypes") or []),
+            on_failure_arn=str(destination) if destination else None,
+            filter_criteria=config.get("FilterCriteria") or None,
+            parallelization_factor=_int(config.get("ParallelizationFactor"), 1),
+            tumbling_window_s=_int(config.get("TumblingWindowInSeconds"), 0),
+            max_concurrency=scaling.get("MaximumConcurrency"),
+        )
+
+
+def _int(value: Any, default: int) -> int:
+    return default if value is None else int(value)

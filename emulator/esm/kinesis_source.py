@@ -1,0 +1,56 @@
+"""Reading a Kinesis shard, behind a small interface so the poller unit-tests without a server."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from emulator.esm.kinesis_events import StreamRecord
+
+
+class ShardSource(Protocol):
+    def shard_ids(self) -> list[str]: ...
+
+    def open(self, shard_id: str, *, position: str, timestamp: float | None = None,
+             after_sequence: str | None = None) -> str: ...
+
+    def read(self, iterator: str, limit: int) -> tuple[list[StreamRecord], str | None, int]:
+        """Records after ``iterator``, the next iterator (None when the shard is closed) and
+        MillisBehindLatest."""
+        ...
+
+
+class Boto3ShardSource:
+    """``GetShardIterator``/``GetRecords`` through a boto3 Kinesis client."""
+
+    def __init__(self, kinesis_client: Any, stream_arn: str) -> None:
+        self._client = kinesis_client
+        self._arn = stream_arn
+        self._name = stream_arn.split("/", 1)[1]
+
+    def shard_ids(self) -> list[str]:
+        shards = self._client.list_shards(StreamName=self._name)["Shards"]
+        return [str(s["ShardId"]) for s in shards]
+
+    def open(self, shard_id: str, *, position: str, timestamp: float | None = None,
+             after_sequence: str | None = None) -> str:
+        kwargs: dict[str, Any] = {"StreamName": self._name, "ShardId": shard_id}
+        if after_sequence is not None:
+            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=after_sequence)
+        elif position == "AT_TIMESTAMP":
+            kwargs.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=timestamp or 0.0)
+        else:
+            kwargs.update(ShardIteratorType=position)
+        return str(self._client.get_shard_iterator(**kwargs)["ShardIterator"])
+
+    def read(self, iterator: str, limit: int) -> tuple[list[StreamRecord], str | None, int]:
+        response = self._client.get_records(ShardIterator=iterator, Limit=limit)
+        records = [
+            StreamRecord(
+                sequence_number=str(r["SequenceNumber"]),
+                partition_key=str(r["PartitionKey"]),
+                data=bytes(r["Data"]),
+                arrival=r["ApproximateArrivalTimestamp"].timestamp(),
+            )
+            for r in response["Records"]
+        ]
+        return records, response.get("NextShardIterator"), int(response.get("MillisBehindLatest", 0))

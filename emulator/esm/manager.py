@@ -1,0 +1,211 @@
+"""Keeps one poller running per enabled event source mapping, as the Lambda API lists them.
+
+The mapping configuration lives in the backend (moto stores it, so get/list work as on AWS); this manager
+reads it through the Lambda API and reconciles: start new mappings, restart updated ones from their
+checkpoints, stop disabled or deleted ones. On the embedded backend the API seam calls ``notify`` inside
+the create/update/delete call; elsewhere a periodic resync finds changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
+
+from emulator.clock import Clock
+from emulator.esm.config import MappingConfig
+from emulator.esm.destinations import FailureSink
+from emulator.esm.invoker import Invoker
+from emulator.esm.kinesis_poller import KinesisMappingPoller
+from emulator.esm.kinesis_source import ShardSource
+from emulator.esm.stats import MappingObserver, MappingStats, NullObserver
+
+log = logging.getLogger(__name__)
+
+
+class Poller(Protocol):
+    config: MappingConfig
+
+    def start(self) -> None: ...
+
+    def stop(self) -> dict[str, str]: ...
+
+    def wake(self) -> None: ...
+
+    def idle_since(self, since: float) -> bool: ...
+
+    @property
+    def errors(self) -> list[BaseException]: ...
+
+
+class EsmManager:
+    def __init__(
+        self,
+        *,
+        lambda_client: Any,
+        shard_source: Callable[[str], ShardSource],
+        invoker: Invoker,
+        sink: FailureSink,
+        clock: Clock,
+        region: str,
+        observer: MappingObserver | None = None,
+        resync_interval_s: float = 1.0,
+        idle_poll_s: float = 0.02,
+        sqs_poller_factory: Callable[..., Poller] | None = None,
+    ) -> None:
+        self._lambda = lambda_client
+        self._shard_source = shard_source
+        self._invoker = invoker
+        self._sink = sink
+        self._clock = clock
+        self._region = region
+        self._observer: MappingObserver = observer or NullObserver()
+        self._resync_interval_s = resync_interval_s
+        self._idle_poll_s = idle_poll_s
+        self._sqs_factory = sqs_poller_factory
+        self._pollers: dict[str, Poller] = {}
+        self._checkpoints: dict[str, dict[str, str]] = {}
+        self._created_at: dict[str, float] = {}
+        self._stats: dict[str, MappingStats] = {}
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._generation = 0
+        self._synced_generation = 0
+        self._sync_cond = threading.Condition()
+        self.errors: list[BaseException] = []
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="pipemu-esm-manager", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._dirty.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        with self._lock:
+            for poller in self._pollers.values():
+                poller.stop()
+            self._pollers.clear()
+
+    def reset(self) -> None:
+        """Forget every mapping (the backend was reset)."""
+        with self._lock:
+            for poller in self._pollers.values():
+                poller.stop()
+            self._pollers.clear()
+            self._checkpoints.clear()
+            self._created_at.clear()
+            self._stats.clear()
+            self.errors.clear()
+
+    # -- change notification ---------------------------------------------------------------------------
+    def notify(self, uuid: str, action: str) -> None:
+        if action == "create":
+            self._created_at[uuid] = time.time()
+        with self._sync_cond:
+            self._generation += 1
+        self._dirty.set()
+
+    def wait_synced(self, timeout: float = 10.0) -> bool:
+        """Block until every change notified so far has been applied."""
+        with self._sync_cond:
+            target = self._generation
+            return self._sync_cond.wait_for(lambda: self._synced_generation >= target, timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._dirty.wait(self._resync_interval_s)
+            self._dirty.clear()
+            if self._stop.is_set():
+                return
+            with self._sync_cond:
+                generation = self._generation
+            try:
+                self.sync()
+            except Exception as exc:
+                if self._stop.is_set():
+                    return
+                log.exception("event source mapping sync failed")
+                self.errors.append(exc)
+            with self._sync_cond:
+                self._synced_generation = max(self._synced_generation, generation)
+                self._sync_cond.notify_all()
+
+    # -- reconcile -------------------------------------------------------------------------------------
+    def _list(self) -> list[dict[str, Any]]:
+        mappings: list[dict[str, Any]] = []
+        paginator = self._lambda.get_paginator("list_event_source_mappings")
+        for page in paginator.paginate():
+            mappings.extend(page["EventSourceMappings"])
+        return mappings
+
+    def sync(self) -> None:
+        listed = {}
+        for raw in self._list():
+            try:
+                listed[raw["UUID"]] = MappingConfig.from_api(raw)
+            except ValueError:
+                continue
+        with self._lock:
+            for uuid in list(self._pollers):
+                config = listed.get(uuid)
+                if config is None or not config.enabled or self._pollers[uuid].config != self._effective(config):
+                    self._checkpoints[uuid] = self._pollers.pop(uuid).stop()
+            for uuid in set(self._checkpoints) - set(listed):
+                self._checkpoints.pop(uuid, None)
+            for uuid, config in listed.items():
+                if config.enabled and uuid not in self._pollers:
+                    poller = self._make(self._effective(config))
+                    if poller is not None:
+                        poller.start()
+                        self._pollers[uuid] = poller
+
+    def _effective(self, config: MappingConfig) -> MappingConfig:
+        """LATEST means "records put after the mapping was created"; pin it to the creation instant so a
+        record put right after CreateEventSourceMapping returns is not skipped by a poller still starting."""
+        created = self._created_at.get(config.uuid)
+        if config.kind == "kinesis" and config.starting_position == "LATEST" and created is not None:
+            return replace(config, starting_position="AT_TIMESTAMP", starting_position_timestamp=created)
+        return config
+
+    def _make(self, config: MappingConfig) -> Poller | None:
+        stats = self._stats.setdefault(config.uuid, MappingStats())
+        if config.kind == "kinesis":
+            return KinesisMappingPoller(
+                config, source=self._shard_source(config.event_source_arn), invoker=self._invoker,
+                sink=self._sink, clock=self._clock, region=self._region, observer=self._observer,
+                stats=stats, checkpoints=self._checkpoints.get(config.uuid), idle_poll_s=self._idle_poll_s,
+            )
+        if self._sqs_factory is not None:
+            return self._sqs_factory(config, stats=stats, observer=self._observer)
+        log.warning("no poller for %s mappings yet: %s", config.kind, config.uuid)
+        return None
+
+    # -- status ----------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        with self._lock:
+            for poller in self._pollers.values():
+                poller.wake()
+
+    def idle_since(self, since: float) -> bool:
+        """Every mapping has read past everything put before ``since`` (monotonic) and has no work left."""
+        with self._lock:
+            return not self._dirty.is_set() and all(p.idle_since(since) for p in self._pollers.values())
+
+    def set_observer(self, observer: MappingObserver | None) -> None:
+        """Observer for pollers started from now on (a run sets it before it deploys)."""
+        self._observer = observer or NullObserver()
+
+    def poller_errors(self) -> list[BaseException]:
+        with self._lock:
+            return self.errors + [e for p in self._pollers.values() for e in p.errors]
+
+    def stats(self) -> dict[str, MappingStats]:
+        return dict(self._stats)

@@ -1,0 +1,54 @@
+"""Counters and a bounded timeline per mapping, for quiescence checks, reports and assertions."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from emulator.esm.kinesis_events import StreamRecord
+
+
+@dataclass
+class MappingStats:
+    invocations: int = 0
+    batches_succeeded: int = 0
+    records_succeeded: int = 0
+    retries: int = 0
+    bisects: int = 0
+    partial_failures: int = 0
+    throttles: int = 0
+    records_filtered: int = 0
+    records_dead_lettered: int = 0
+    records_discarded: int = 0
+    timeline: deque[tuple[float, str, int]] = field(default_factory=lambda: deque(maxlen=10_000))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, kind: str, n: int = 1, *, at: float) -> None:
+        with self._lock:
+            setattr(self, kind, getattr(self, kind) + n)
+            self.timeline.append((at, kind, n))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            k: v for k, v in vars(self).items() if isinstance(v, int) and not k.startswith("_")
+        }
+
+
+class MappingObserver(Protocol):
+    """Told about records that never reach a function's success path, so nothing is lost silently."""
+
+    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None: ...
+
+    def on_gave_up(self, mapping_uuid: str, records: list[StreamRecord], condition: str,
+                   destination: str | None) -> None: ...
+
+
+class NullObserver:
+    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None:
+        return None
+
+    def on_gave_up(self, mapping_uuid: str, records: list[StreamRecord], condition: str,
+                   destination: str | None) -> None:
+        return None

@@ -1,0 +1,182 @@
+"""What happens to one batch of stream records: invoke, read the response, retry, bisect, give up.
+
+AWS behaviour (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#services-kinesis-errors and
+shared/conformance §2):
+- a failed batch is retried until it succeeds, MaximumRetryAttempts is used up, or its records are older
+  than MaximumRecordAgeInSeconds; ``approximateInvokeCount`` counts the invocations of that batch;
+- BisectBatchOnFunctionError splits a failed batch in two, first half first; a split does not use up a
+  retry, and a one-record batch cannot be split further;
+- with ReportBatchItemFailures the batch is checkpointed before the lowest failed item and retried from
+  there; that retry counts;
+- records found expired before an invocation go to the destination as ``RecordAgeExceeded`` without a
+  ``responseContext``; the rest of the batch is still invoked;
+- errors before the function ran (throttles, service errors) are retried without counting.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from emulator.clock import Clock
+from emulator.esm.config import MappingConfig
+from emulator.esm.destinations import FailureSink
+from emulator.esm.invoker import Invoker
+from emulator.esm.kinesis_events import KinesisEventRecord, StreamRecord, event_record, on_failure_record
+from emulator.esm.responses import read_response
+from emulator.esm.stats import MappingObserver, MappingStats
+
+RETRY_BASE_S = 1.0
+RETRY_CAP_S = 12.0
+"""Backoff between retries of a failed batch, emulated seconds: 1, 2, 4, 8, 12, 12, ...
+With MaximumRecordAgeInSeconds 60 this gives the 8 invocations AWS recorded before RecordAgeExceeded."""
+
+
+def retry_delay(retry_number: int) -> float:
+    return min(RETRY_BASE_S * 2 ** max(0, retry_number - 1), RETRY_CAP_S)
+
+
+@dataclass
+class _Sub:
+    records: list[StreamRecord]
+    invocations: int = 0
+    retries: int = 0
+    last_error: str | None = None
+    ever_invoked: bool = False
+
+
+class StreamBatchProcessor:
+    def __init__(
+        self,
+        config: MappingConfig,
+        *,
+        shard_id: str,
+        region: str,
+        role_arn: str,
+        invoker: Invoker,
+        sink: FailureSink,
+        clock: Clock,
+        stats: MappingStats,
+        observer: MappingObserver,
+        stop: threading.Event,
+        on_checkpoint: Callable[[str], None],
+    ) -> None:
+        self.config = config
+        self.shard_id = shard_id
+        self.region = region
+        self.role_arn = role_arn
+        self.invoker = invoker
+        self.sink = sink
+        self.clock = clock
+        self.stats = stats
+        self.observer = observer
+        self.stop = stop
+        self.on_checkpoint = on_checkpoint
+
+    def shape(self, records: list[StreamRecord]) -> list[KinesisEventRecord]:
+        return [
+            event_record(r, shard_id=self.shard_id, stream_arn=self.config.event_source_arn,
+                         region=self.region, role_arn=self.role_arn)
+            for r in records
+        ]
+
+    def process(self, batch: list[StreamRecord]) -> bool:
+        """Run ``batch`` to completion. False if stopped before that (nothing after the checkpoint is lost:
+        the worker resumes from the checkpoint)."""
+        queue: deque[_Sub] = deque([_Sub(list(batch))])
+        while queue:
+            if self.stop.is_set():
+                return False
+            sub = queue[0]
+            sub.records = self._drop_expired(sub)
+            if not sub.records:
+                queue.popleft()
+                continue
+            shaped = self.shape(sub.records)
+            payload = json.dumps({"Records": shaped}).encode()
+            outcome = self.invoker.invoke(self.config.function_arn, payload)
+            now = self.clock.now()
+            if outcome.invoked:
+                sub.invocations += 1
+                sub.ever_invoked = True
+                self.stats.add("invocations", at=now)
+            verdict = read_response(
+                outcome,
+                [r.sequence_number for r in sub.records],
+                report_item_failures=self.config.report_batch_item_failures,
+            )
+            if verdict.verdict == "success":
+                self._succeeded(sub.records)
+                queue.popleft()
+                continue
+            if not verdict.invoked:
+                self.stats.add("throttles", at=now)
+                self.clock.wait(retry_delay(1), self.stop)
+                continue
+            sub.last_error = verdict.function_error
+            if verdict.verdict == "partial_failure":
+                self.stats.add("partial_failures", at=now)
+                first_failed = next(
+                    i for i, r in enumerate(sub.records) if r.sequence_number == verdict.failed_ids[0]
+                )
+                self._succeeded(sub.records[:first_failed])
+                sub.records = sub.records[first_failed:]
+            elif self.config.bisect_on_error and len(sub.records) > 1:
+                self.stats.add("bisects", at=now)
+                half = len(sub.records) // 2
+                queue.popleft()
+                queue.appendleft(_Sub(sub.records[half:]))
+                queue.appendleft(_Sub(sub.records[:half]))
+                continue
+            sub.retries += 1
+            limit = self.config.max_retry_attempts
+            if limit >= 0 and sub.retries > limit:
+                self._give_up(sub, "RetryAttemptsExhausted", invoked=True)
+                queue.popleft()
+                continue
+            self.stats.add("retries", at=now)
+            self.clock.wait(retry_delay(sub.retries), self.stop)
+        return True
+
+    def _succeeded(self, records: list[StreamRecord]) -> None:
+        if records:
+            self.stats.add("records_succeeded", len(records), at=self.clock.now())
+            self.on_checkpoint(records[-1].sequence_number)
+
+    def _drop_expired(self, sub: _Sub) -> list[StreamRecord]:
+        max_age = self.config.max_record_age_s
+        if max_age < 0:
+            return sub.records
+        now = self.clock.now()
+        expired = [r for r in sub.records if now - self.clock.from_wall(r.arrival) > max_age]
+        if not expired:
+            return sub.records
+        gone = _Sub(expired, invocations=sub.invocations)
+        self._give_up(gone, "RecordAgeExceeded", invoked=False)
+        gone_ids = {r.sequence_number for r in expired}
+        return [r for r in sub.records if r.sequence_number not in gone_ids]
+
+    def _give_up(self, sub: _Sub, condition: str, *, invoked: bool) -> None:
+        destination = self.config.on_failure_arn
+        now = self.clock.now()
+        if destination is not None:
+            record = on_failure_record(
+                sub.records,
+                condition=condition,
+                invoke_count=max(1, sub.invocations),
+                function_arn=self.config.function_arn,
+                shard_id=self.shard_id,
+                stream_arn=self.config.event_source_arn,
+                now=now,
+                function_error=sub.last_error,
+                invoked=invoked,
+            )
+            self.sink.send(destination, record, mapping_uuid=self.config.uuid, delivered=self.shape(sub.records))
+            self.stats.add("records_dead_lettered", len(sub.records), at=now)
+        else:
+            self.stats.add("records_discarded", len(sub.records), at=now)
+        self.observer.on_gave_up(self.config.uuid, sub.records, condition, destination)
+        self.on_checkpoint(sub.records[-1].sequence_number)

@@ -1,0 +1,181 @@
+"""The ledger: one line per replayed event, so every event ends delivered, dead-lettered, filtered, or
+reported as lost with what is known about why. Nothing is lost silently.
+
+Memory is a few arrays and one dict entry per event, so a million-event replay stays small.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from array import array
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+NAN = math.nan
+
+
+@dataclass(frozen=True)
+class FateCounts:
+    sent: int
+    delivered: int
+    dead_lettered: int
+    filtered: int
+    lost: int
+    duplicates: int
+    pending: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "sent": self.sent, "delivered": self.delivered, "dead_lettered": self.dead_lettered,
+            "filtered": self.filtered, "lost": self.lost, "duplicates": self.duplicates,
+        }
+
+
+@dataclass
+class DeadLetter:
+    """A message in a dead-letter queue, with the events it accounts for."""
+
+    queue: str
+    body: Any
+    sent: float
+    event_indexes: list[int] = field(default_factory=list)
+    condition: str | None = None
+    batch_size: int | None = None
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.keys: list[str] = []
+        self._index: dict[str, int] = {}
+        self.sent_at = array("d")
+        self.delivered_at = array("d")
+        self.dead_lettered_at = array("d")
+        self.deliveries = array("I")
+        self.filtered = bytearray()
+        self._done = bytearray()
+        self._n_done = 0
+        self._positions: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+        self.dead_letters: list[DeadLetter] = []
+        self.unmatched_outputs = 0
+        self.dropped: dict[int, str] = {}
+        self.faulty: dict[int, str] = {}
+
+    # -- sending ---------------------------------------------------------------------------------------
+    def add(self, key: str, sent_at: float = NAN) -> int:
+        with self._lock:
+            index = len(self.keys)
+            self.keys.append(key)
+            self._index.setdefault(key, index)
+            self.sent_at.append(sent_at)
+            self.delivered_at.append(NAN)
+            self.dead_lettered_at.append(NAN)
+            self.deliveries.append(0)
+            self.filtered.append(0)
+            self._done.append(0)
+            return index
+
+    def mark_sent(self, index: int, at: float) -> None:
+        self.sent_at[index] = at
+
+    def locate(self, index: int, shard_id: str, sequence_number: str) -> None:
+        """Where Kinesis put the event, to match on-failure records that name sequence ranges."""
+        seqs, idxs = self._positions[shard_id]
+        seq = int(sequence_number)
+        if not seqs or seq > seqs[-1]:
+            seqs.append(seq)
+            idxs.append(index)
+        else:
+            at = bisect.bisect_left(seqs, seq)
+            seqs.insert(at, seq)
+            idxs.insert(at, index)
+
+    def index_of(self, key: str) -> int | None:
+        return self._index.get(key)
+
+    # -- outcomes --------------------------------------------------------------------------------------
+    def _account(self, index: int) -> None:
+        if not self._done[index]:
+            self._done[index] = 1
+            self._n_done += 1
+
+    def delivered(self, key: str, at: float) -> bool:
+        index = self._index.get(key)
+        if index is None:
+            self.unmatched_outputs += 1
+            return False
+        with self._lock:
+            self.deliveries[index] += 1
+            if math.isnan(self.delivered_at[index]):
+                self.delivered_at[index] = at
+            self._account(index)
+        return True
+
+    def mark_filtered(self, key: str) -> None:
+        index = self._index.get(key)
+        if index is not None:
+            with self._lock:
+                self.filtered[index] = 1
+                self._account(index)
+
+    def mark_dropped(self, key: str, reason: str) -> None:
+        index = self._index.get(key)
+        if index is not None:
+            self.dropped[index] = reason
+
+    def in_range(self, shard_id: str, start: str, end: str) -> list[int]:
+        seqs, idxs = self._positions.get(shard_id, ([], []))
+        lo = bisect.bisect_left(seqs, int(start))
+        hi = bisect.bisect_right(seqs, int(end))
+        return idxs[lo:hi]
+
+    def dead_lettered(self, letter: DeadLetter) -> None:
+        with self._lock:
+            self.dead_letters.append(letter)
+            for index in letter.event_indexes:
+                if math.isnan(self.dead_lettered_at[index]):
+                    self.dead_lettered_at[index] = letter.sent
+                self._account(index)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def fate(self, index: int) -> str:
+        if not math.isnan(self.delivered_at[index]):
+            return "delivered"
+        if not math.isnan(self.dead_lettered_at[index]):
+            return "dead_lettered"
+        if self.filtered[index]:
+            return "filtered"
+        return "lost"
+
+    def counts(self) -> FateCounts:
+        fates = Counter(self.fate(i) for i in range(len(self.keys)))
+        duplicates = sum(1 for n in self.deliveries if n > 1)
+        return FateCounts(
+            sent=len(self.keys), delivered=fates["delivered"], dead_lettered=fates["dead_lettered"],
+            filtered=fates["filtered"], lost=fates["lost"], duplicates=duplicates,
+        )
+
+    def accounted(self) -> bool:
+        return self._n_done == len(self.keys)
+
+    def unaccounted(self) -> int:
+        return len(self.keys) - self._n_done
+
+    def latencies_ms(self) -> list[float]:
+        out = []
+        for sent, delivered in zip(self.sent_at, self.delivered_at, strict=True):
+            if not math.isnan(delivered) and not math.isnan(sent):
+                out.append(max(0.0, (delivered - sent) * 1000))
+        return out
+
+    def lost_indexes(self, limit: int | None = None) -> list[int]:
+        out = []
+        for i in range(len(self.keys)):
+            if self.fate(i) == "lost":
+                out.append(i)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out

@@ -1,0 +1,165 @@
+"""Putting events into the pipeline's source at a rate, recording when and where each one went.
+
+Kinesis: PutRecords batches (up to 500 records / 5 MiB). Records a batch rejects
+(ProvisionedThroughputExceededException, InternalFailure) are retried with exponential backoff as the AWS SDK's
+retry handlers do; an event that cannot be put after all attempts is recorded as not sent, never dropped
+silently. SQS: SendMessageBatch of up to 10.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from emulator.errors import HarnessError
+from emulator.observe.ledger import Ledger
+from emulator.replay.generate import GeneratedEvent
+
+MAX_ATTEMPTS = 8
+BASE_BACKOFF_S = 0.025
+
+
+@dataclass(frozen=True)
+class ReplayStats:
+    sent: int
+    failed: int
+    asked_rate: float | None
+    achieved_rate: float
+    duration_s: float
+    started: float
+    finished: float
+
+
+class Producer(Protocol):
+    max_batch: int
+
+    def send(self, batch: list[tuple[int, GeneratedEvent]], ledger: Ledger) -> int:
+        """Send a batch; record send time (and position) in the ledger; return how many failed for good."""
+        ...
+
+
+class KinesisProducer:
+    max_batch = 500
+    max_bytes = 5 * 1024 * 1024
+
+    def __init__(self, kinesis_client: Any, stream_name: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._client = kinesis_client
+        self._stream = stream_name
+        self._sleep = sleep
+        self.throttled = 0
+
+    def send(self, batch: list[tuple[int, GeneratedEvent]], ledger: Ledger) -> int:
+        pending = batch
+        for attempt in range(MAX_ATTEMPTS):
+            entries = [{"Data": e.payload, "PartitionKey": e.partition_key} for _, e in pending]
+            started = time.time()
+            response = self._client.put_records(StreamName=self._stream, Records=entries)
+            retry: list[tuple[int, GeneratedEvent]] = []
+            for (index, event), result in zip(pending, response["Records"], strict=True):
+                if "ErrorCode" in result:
+                    retry.append((index, event))
+                    continue
+                ledger.mark_sent(index, started)
+                ledger.locate(index, result["ShardId"], result["SequenceNumber"])
+            if not retry:
+                return 0
+            self.throttled += len(retry)
+            pending = retry
+            self._sleep(BASE_BACKOFF_S * 2**attempt)
+        return len(pending)
+
+
+class SqsProducer:
+    max_batch = 10
+    max_bytes = 256 * 1024
+
+    def __init__(self, sqs_client: Any, queue_url: str, *, fifo: bool = False) -> None:
+        self._client = sqs_client
+        self._url = queue_url
+        self._fifo = fifo
+
+    def send(self, batch: list[tuple[int, GeneratedEvent]], ledger: Ledger) -> int:
+        pending = batch
+        for attempt in range(MAX_ATTEMPTS):
+            entries = []
+            for index, event in pending:
+                entry: dict[str, Any] = {"Id": str(index), "MessageBody": event.payload.decode()}
+                if self._fifo:
+                    entry["MessageGroupId"] = event.partition_key
+                    entry["MessageDeduplicationId"] = str(index)
+                entries.append(entry)
+            started = time.time()
+            response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+            failed_ids = {f["Id"] for f in response.get("Failed", [])}
+            for index, _ in pending:
+                if str(index) not in failed_ids:
+                    ledger.mark_sent(index, started)
+            pending = [(i, e) for i, e in pending if str(i) in failed_ids]
+            if not pending:
+                return 0
+            time.sleep(BASE_BACKOFF_S * 2**attempt)
+        return len(pending)
+
+
+def _batches(
+    events: Iterator[tuple[int, GeneratedEvent]], producer: Producer, rate: float | None, t0: float
+) -> Iterator[list[tuple[int, GeneratedEvent]]]:
+    """Group events into batches, holding each event until its due time ``t0 + index / rate``."""
+    max_bytes = getattr(producer, "max_bytes", 5 * 1024 * 1024)
+    batch: list[tuple[int, GeneratedEvent]] = []
+    size = 0
+    for item in events:
+        index, event = item
+        if rate is not None:
+            due = t0 + index / rate
+            now = time.monotonic()
+            if due > now:
+                if batch:
+                    yield batch
+                    batch, size = [], 0
+                    now = time.monotonic()
+                if due > now:
+                    time.sleep(due - now)  # pacing the producer, not waiting for the pipeline
+        record_size = len(event.payload) + len(event.partition_key)
+        if batch and (len(batch) >= producer.max_batch or size + record_size > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += record_size
+    if batch:
+        yield batch
+
+
+def replay(
+    events: Iterable[GeneratedEvent],
+    producer: Producer,
+    ledger: Ledger,
+    *,
+    key_of: Callable[[GeneratedEvent], str],
+    rate: float | None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ReplayStats:
+    started_wall = time.time()
+    t0 = time.monotonic()
+    sent = failed = 0
+
+    def indexed() -> Iterator[tuple[int, GeneratedEvent]]:
+        for event in events:
+            yield ledger.add(key_of(event)), event
+
+    for batch in _batches(indexed(), producer, rate, t0):
+        try:
+            lost = producer.send(batch, ledger)
+        except Exception as exc:
+            raise HarnessError(f"putting events into the source failed after {sent} events: {exc}") from exc
+        failed += lost
+        sent += len(batch) - lost
+        if on_progress is not None:
+            on_progress(sent)
+    duration = max(time.monotonic() - t0, 1e-9)
+    return ReplayStats(
+        sent=sent, failed=failed, asked_rate=rate, achieved_rate=sent / duration, duration_s=duration,
+        started=started_wall, finished=time.time(),
+    )

@@ -1,0 +1,307 @@
+"""The closed loop: scenario -> deploy -> replay -> observe -> quiescence -> expectations -> result.
+
+    result = run_scenario("scenarios/clickstream-smoke.yaml")
+    assert result.passed, result.summary()
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.backends.base import Backend
+from emulator.backends.embedded import EmbeddedBackend
+from emulator.deploy import Deployer, Deployment
+from emulator.errors import ConfigError, WaitTimeout
+from emulator.esm.kinesis_events import StreamRecord
+from emulator.expect.checks import ExpectationResult, check
+from emulator.expect.latency import summarize
+from emulator.observe.collector import Collector
+from emulator.observe.ledger import FateCounts, Ledger
+from emulator.observe.outputs import PollingFeed, PushFeed, QueueWatcher
+from emulator.replay.generate import GeneratedEvent, generate
+from emulator.replay.producer import KinesisProducer, Producer, ReplayStats, SqsProducer, replay
+from emulator.spec.pipeline import PipelineSpec
+from emulator.spec.scenario import ScenarioSpec, load_scenario
+
+Progress = Callable[[dict[str, int]], None]
+POLL_S = 0.01
+SETTLE_S = 2.0  # backends that cannot report quiescence: quiet this long after the last arrival
+
+
+@dataclass
+class RunResult:
+    scenario: str
+    backend: str
+    seed: int
+    passed: bool
+    events: FateCounts
+    latency_ms: dict[str, float | None]
+    throughput_eps: float
+    duration_s: float
+    expectations: list[ExpectationResult]
+    replay: ReplayStats
+    time_scale: float
+    command: str
+    mappings: dict[str, dict[str, int]] = field(default_factory=dict)
+    functions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ledger: Ledger = field(default_factory=Ledger, repr=False)
+    deployment: Deployment | None = None
+    timed_out: bool = False
+
+    @property
+    def failures(self) -> list[ExpectationResult]:
+        return [e for e in self.expectations if not e.passed]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "backend": self.backend,
+            "seed": self.seed,
+            "passed": self.passed,
+            "events": self.events.as_dict(),
+            "latency_ms": {k: self.latency_ms.get(k) for k in ("p50", "p95", "p99", "max")},
+            "throughput_eps": round(self.throughput_eps, 1),
+            "duration_s": round(self.duration_s, 3),
+            "expectations": [
+                {"name": e.name, "passed": e.passed, "expected": e.expected, "actual": e.actual,
+                 "detail": e.detail, "near_misses": e.near_misses}
+                for e in self.expectations
+            ],
+            "time_scale": self.time_scale,
+            "latency_clock": "wall",
+            "replay": {"sent": self.replay.sent, "failed": self.replay.failed, "asked_rate": self.replay.asked_rate,
+                       "achieved_rate": round(self.replay.achieved_rate, 1), "duration_s": round(self.replay.duration_s, 3)},
+            "mappings": self.mappings,
+            "functions": self.functions,
+            "dead_letters": [
+                {"queue": d.queue, "condition": d.condition, "batch_size": d.batch_size, "events": len(d.event_indexes)}
+                for d in self.ledger.dead_letters[:100]
+            ],
+            "timed_out": self.timed_out,
+            "replay_command": self.command,
+        }
+
+    def summary(self) -> str:
+        lines = [f"scenario {self.scenario}: {'PASSED' if self.passed else 'FAILED'} (seed {self.seed})"]
+        lines += [f"  {'ok  ' if e.passed else 'FAIL'} {e.describe()}" for e in self.expectations]
+        if not self.passed:
+            lines.append(f"  replay with: {self.command}")
+        return "\n".join(lines)
+
+    def write(self, report_dir: Path) -> Path:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        path = report_dir / "report.json"
+        path.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
+        return path
+
+
+class _Observer:
+    """Tells the ledger about records the mapping filtered out or gave up on without a destination."""
+
+    def __init__(self, ledger: Ledger, correlate: str | None) -> None:
+        self._ledger = ledger
+        self._correlate = correlate
+
+    def _keys(self, records: list[StreamRecord]) -> Iterator[str]:
+        for r in records:
+            try:
+                value = json.loads(r.data)
+            except ValueError:
+                continue
+            if self._correlate and isinstance(value, dict) and self._correlate in value:
+                yield str(value[self._correlate])
+
+    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None:
+        for key in self._keys(records):
+            self._ledger.mark_filtered(key)
+
+    def on_gave_up(self, mapping_uuid: str, records: list[StreamRecord], condition: str,
+                   destination: str | None) -> None:
+        if destination is None:
+            for key in self._keys(records):
+                self._ledger.mark_dropped(key, f"discarded by mapping {mapping_uuid} ({condition}); it has no "
+                                               "on-failure destination")
+
+
+def _dead_letter_queues(pipeline: PipelineSpec, scenario: ScenarioSpec) -> set[str]:
+    names = {q.redrive.dead_letter for q in pipeline.queues.values() if q.redrive is not None}
+    for m in pipeline.mappings:
+        if m.on_failure and m.on_failure.startswith("queue/"):
+            names.add(m.on_failure.split("/", 1)[1])
+        if m.on_failure and m.on_failure.startswith("topic/"):
+            topic = pipeline.topics[m.on_failure.split("/", 1)[1]]
+            names.update(ref.split("/", 1)[1] for ref in topic.subscriptions if ref.startswith("queue/"))
+    if scenario.expect.dead_letters is not None:
+        names.add(scenario.expect.dead_letters.queue)
+    return names
+
+
+def replay_command(scenario: ScenarioSpec, seed: int, count: int | None, rate: float | None) -> str:
+    args = ["pipemu", "replay", str(scenario.source_path), "--seed", str(seed)]
+    if count is not None:
+        args += ["--count", str(count)]
+    if rate is not None:
+        args += ["--rate", f"{rate:g}"]
+    return shlex.join(args)
+
+
+def run_scenario(
+    scenario: str | Path | ScenarioSpec,
+    *,
+    backend: Backend | None = None,
+    seed: int | None = None,
+    count: int | None = None,
+    rate: float | None = None,
+    timeout_s: float | None = None,
+    progress: Progress | None = None,
+    events: Iterator[GeneratedEvent] | None = None,
+) -> RunResult:
+    if isinstance(scenario, ScenarioSpec):
+        from emulator.spec.pipeline import load_pipeline
+
+        spec, pipeline = scenario, load_pipeline(scenario.pipeline)
+    else:
+        spec, pipeline = load_scenario(scenario)
+    effective_seed = spec.seed if seed is None else seed
+    asked_rate = rate if rate is not None else (spec.rate.per_second if spec.rate else None)
+    with ExitStack() as stack:
+        if backend is None:
+            backend = stack.enter_context(EmbeddedBackend(time_scale=spec.time_scale or 1.0))
+        return _run(spec, pipeline, backend, stack, seed=effective_seed, count=count, rate=asked_rate,
+                    timeout_s=timeout_s or spec.timeout_s, progress=progress, events=events)
+
+
+def _run(
+    spec: ScenarioSpec, pipeline: PipelineSpec, backend: Backend, stack: ExitStack, *, seed: int,
+    count: int | None, rate: float | None, timeout_s: float, progress: Progress | None,
+    events: Iterator[GeneratedEvent] | None,
+) -> RunResult:
+    embedded = backend if isinstance(backend, EmbeddedBackend) else None
+    correlate = spec.expect.delivered.correlate if spec.expect.delivered else None
+    ledger = Ledger()
+    if embedded is not None:
+        embedded.set_observer(_Observer(ledger, correlate))
+        stack.callback(embedded.set_observer, None)
+    deployment = Deployer(backend.client).deploy(pipeline)
+    if embedded is not None and embedded.esm is not None:
+        embedded.esm.wait_synced()
+
+    feed: PushFeed | PollingFeed | None = None
+    if spec.expect.delivered is not None:
+        bucket = deployment.buckets[spec.expect.delivered.bucket]
+        if embedded is not None:
+            push = PushFeed({bucket})
+            stack.callback(embedded.watch_s3(push.push))
+            feed = push
+        else:
+            feed = PollingFeed(backend.client("s3"), {bucket}, spec.expect.delivered.prefix or "")
+    sqs = backend.client("sqs")
+    watchers = [QueueWatcher(sqs, deployment.queues[q]) for q in sorted(_dead_letter_queues(pipeline, spec))]
+    collector = Collector(ledger, correlate=correlate, feed=feed, dead_letter_queues=watchers)
+
+    kind, name = spec.source.split("/", 1)
+    producer: Producer
+    if kind == "stream":
+        producer = KinesisProducer(backend.client("kinesis"), deployment.stream_names[name])
+    else:
+        producer = SqsProducer(sqs, deployment.queues[name], fifo=pipeline.queues[name].fifo)
+
+    def key_of(event: GeneratedEvent) -> str:
+        return str(event.fields[correlate]) if correlate else str(event.index)
+
+    def report_progress(sent: int) -> None:
+        if progress is not None:
+            collector.poll()
+            c = ledger.counts()
+            progress({"sent": sent, "delivered": c.delivered, "dead_lettered": c.dead_lettered,
+                      "in_flight": embedded.in_flight() if embedded else 0})
+
+    stream = events if events is not None else generate(spec, seed=seed, count=count)
+    stats = replay(stream, producer, ledger, key_of=key_of, rate=rate, on_progress=report_progress)
+    timed_out = _wait_for_quiescence(backend, embedded, collector, ledger, stats, timeout_s, progress)
+    collector.poll()
+
+    counts = ledger.counts()
+    latency = summarize(ledger.latencies_ms())
+    expectations = check(spec.expect, ledger, latency)
+    last = max((t for t in ledger.delivered_at if not math.isnan(t)), default=stats.finished)
+    duration = max(last, stats.finished) - stats.started
+    mappings = {}
+    functions: dict[str, dict[str, Any]] = {}
+    if embedded is not None and embedded.esm is not None:
+        mappings = {uuid: s.as_dict() for uuid, s in embedded.esm.stats().items()}
+        functions = _function_stats(embedded)
+    return RunResult(
+        scenario=spec.name, backend=getattr(backend, "name", "unknown"), seed=seed,
+        passed=all(e.passed for e in expectations), events=counts, latency_ms=latency,
+        throughput_eps=counts.sent / duration if duration > 0 else 0.0, duration_s=duration,
+        expectations=expectations, replay=stats,
+        time_scale=embedded.clock.scale if embedded is not None else 1.0,
+        command=replay_command(spec, seed, None if count is None else count, rate if rate != (spec.rate.per_second if spec.rate else None) else None),
+        mappings=mappings, functions=functions, ledger=ledger, deployment=deployment, timed_out=timed_out,
+    )
+
+
+def _wait_for_quiescence(
+    backend: Backend, embedded: EmbeddedBackend | None, collector: Collector, ledger: Ledger,
+    stats: ReplayStats, timeout_s: float, progress: Progress | None,
+) -> bool:
+    """Wait until every event is accounted for, or the pipeline has nothing left to do. Returns True on timeout."""
+    replay_done = time.monotonic()
+    deadline = replay_done + timeout_s
+    last_arrival = time.monotonic()
+    quiet_checks = 0
+    if embedded is not None and embedded.esm is not None:
+        embedded.esm.wake()
+    while time.monotonic() < deadline:
+        if collector.poll():
+            last_arrival = time.monotonic()
+            quiet_checks = 0
+        if progress is not None:
+            c = ledger.counts()
+            progress({"sent": stats.sent, "delivered": c.delivered, "dead_lettered": c.dead_lettered,
+                      "in_flight": embedded.in_flight() if embedded else 0})
+        if ledger.accounted():
+            return False
+        if embedded is not None:
+            embedded.check_alive()
+            # Two consecutive quiet checks: a batch finishing writes its output before the poller goes idle.
+            quiet_checks = quiet_checks + 1 if embedded.quiescent(replay_done) else 0
+            if quiet_checks >= 3:
+                return False
+        elif time.monotonic() - last_arrival > SETTLE_S:
+            return False
+        collector.wait(POLL_S)
+    return True
+
+
+def _function_stats(backend: EmbeddedBackend) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for record in list(backend.invocations):
+        entry = out.setdefault(record.function, {"invocations": 0, "cold_starts": 0, "errors": 0, "duration_ms": []})
+        entry["invocations"] += 1
+        entry["cold_starts"] += int(record.cold_start)
+        entry["errors"] += int(record.error is not None)
+        entry["duration_ms"].append(record.duration_ms)
+    for entry in out.values():
+        durations = sorted(entry.pop("duration_ms"))
+        entry["duration_ms_p50"] = round(durations[len(durations) // 2], 3) if durations else None
+        entry["duration_ms_max"] = round(durations[-1], 3) if durations else None
+    return out
+
+
+def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:
+    if spec.time_scale not in (None, 1.0) and not backend.capabilities.time_scale:
+        raise ConfigError(f"backend {backend.name} cannot compress time", file=spec.source_path, key="time_scale",
+                          hint="remove time_scale or run on the embedded backend")
+
+
+__all__ = ["RunResult", "WaitTimeout", "check_capabilities", "run_scenario"]
