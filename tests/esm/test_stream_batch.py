@@ -1,0 +1,184 @@
+"""StreamBatchProcessor with a fake clock, a scripted function and a recording destination: the AWS failure
+semantics of Kinesis mappings, in milliseconds, without a server."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from esm_fakes import RecordingObserver, RecordingSink, ScriptedInvoker, ok, records, returns, unhandled
+
+from emulator.clock import FakeClock
+from emulator.esm.config import MappingConfig
+from emulator.esm.invoker import InvokeOutcome
+from emulator.esm.stats import MappingStats
+from emulator.esm.stream_batch import StreamBatchProcessor, retry_delay
+
+DLQ = "arn:aws:sqs:us-east-1:123456789012:dlq"
+FN = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
+
+
+def config(**overrides: Any) -> MappingConfig:
+    base: dict[str, Any] = dict(uuid="u-1", function_arn=FN, event_source_arn=STREAM, kind="kinesis", enabled=True,
+                                batch_size=100, window_s=0, starting_position="TRIM_HORIZON", on_failure_arn=DLQ)
+    base.update(overrides)
+    return MappingConfig(**base)
+
+
+def processor(cfg: MappingConfig, invoker: ScriptedInvoker, clock: FakeClock | None = None):
+    sink, observer, checkpoints = RecordingSink(), RecordingObserver(), []
+    p = StreamBatchProcessor(
+        cfg, shard_id="shardId-000000000000", region="us-east-1", role_arn="arn:aws:iam::1:role/r", invoker=invoker,
+        sink=sink, clock=clock or FakeClock(), stats=MappingStats(), observer=observer, stop=threading.Event(),
+        on_checkpoint=checkpoints.append,
+    )
+    return p, sink, observer, checkpoints
+
+
+def test_success_invokes_once_and_checkpoints_the_last_record() -> None:
+    invoker = ScriptedInvoker(ok)
+    p, sink, _, checkpoints = processor(config(), invoker)
+    assert p.process(records(10))
+    assert invoker.calls == [[str(i) for i in range(1, 11)]]
+    assert checkpoints == ["10"]
+    assert sink.sent == []
+
+
+def test_retries_exhausted_sends_one_message_with_invoke_count_one_plus_retries() -> None:
+    # GIVEN a function that always raises and MaximumRetryAttempts 1 (conformance: count 2, functionError Unhandled)
+    invoker = ScriptedInvoker(unhandled)
+    p, sink, _, checkpoints = processor(config(max_retry_attempts=1, batch_size=1), invoker)
+    # WHEN one record is processed
+    p.process(records(1))
+    # THEN it was invoked twice and dead-lettered once
+    assert len(invoker.calls) == 2
+    [(dest, message, _)] = sink.sent
+    assert dest == DLQ
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["requestContext"]["approximateInvokeCount"] == 2
+    assert message["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert message["KinesisBatchInfo"]["batchSize"] == 1
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == message["KinesisBatchInfo"]["endSequenceNumber"] == "1"
+    assert list(message) == ["requestContext", "responseContext", "version", "timestamp", "KinesisBatchInfo"]
+    assert checkpoints == ["1"]
+
+
+def test_report_batch_item_failures_retries_from_the_lowest_failed_record() -> None:
+    # conformance test_kinesis_report_batch_item_failures: BS 3, MRA 3, record 6 fails -> count 4, functionError null
+    def respond(batch: list[dict[str, Any]]) -> InvokeOutcome:
+        failed = [{"itemIdentifier": r["_seq"]} for r in batch if r.get("should_fail")]
+        return returns({"batchItemFailures": failed})(batch)
+
+    invoker = ScriptedInvoker(respond)
+    cfg = config(batch_size=3, max_retry_attempts=3, report_batch_item_failures=True)
+    p, sink, _, _ = processor(cfg, invoker)
+    data = records(6, data=lambda i: {"should_fail": i == 6})
+    p.process(data[:3])
+    p.process(data[3:])
+    assert invoker.calls == [["1", "2", "3"], ["4", "5", "6"], ["6"], ["6"], ["6"]]
+    [(_, message, _)] = sink.sent
+    assert message["requestContext"]["approximateInvokeCount"] == 4
+    assert message["responseContext"]["functionError"] is None
+    assert message["KinesisBatchInfo"]["batchSize"] == 1
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == "6"
+
+
+@pytest.mark.parametrize("response", [
+    {"batchItemFailures": [{"itemIdentifier": 123}]},
+    {"batchItemFailures": [{"itemIdentifier": ""}]},
+    {"batchItemFailures": [{"itemIdentifier": None}]},
+    {"batchItemFailures": [{"foo": 123}]},
+    {"batchItemFailures": [{"foo": None}]},
+])
+def test_invalid_item_identifiers_fail_the_whole_batch(response: Any) -> None:
+    invoker = ScriptedInvoker(returns(response))
+    p, sink, _, _ = processor(config(batch_size=1, max_retry_attempts=2, report_batch_item_failures=True), invoker)
+    p.process(records(1))
+    assert len(invoker.calls) == 3
+    [(_, message, _)] = sink.sent
+    assert message["requestContext"]["approximateInvokeCount"] == 3
+    assert message["responseContext"]["functionError"] is None
+
+
+@pytest.mark.parametrize("response", [None, [], {}, {"batchItemFailures": []}, {"batchItemFailures": None}])
+def test_success_variants_invoke_once(response: Any) -> None:
+    invoker = ScriptedInvoker(returns(response))
+    p, sink, _, _ = processor(config(batch_size=1, max_retry_attempts=2, report_batch_item_failures=True), invoker)
+    p.process(records(1))
+    assert len(invoker.calls) == 1
+    assert sink.sent == []
+
+
+def test_bisect_isolates_the_poison_record_and_delivers_the_rest_once() -> None:
+    # GIVEN 100 records, record 37 poison, bisect on, 2 retries
+    def respond(batch: list[dict[str, Any]]) -> InvokeOutcome:
+        return unhandled(batch) if any(r["i"] == 37 for r in batch) else ok(batch)
+
+    invoker = ScriptedInvoker(respond)
+    p, sink, _, checkpoints = processor(config(bisect_on_error=True, max_retry_attempts=2), invoker)
+    p.process(records(100))
+    # THEN exactly one message for the poison record alone
+    [(_, message, delivered)] = sink.sent
+    assert message["KinesisBatchInfo"]["batchSize"] == 1
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == "37"
+    assert [r["kinesis"]["sequenceNumber"] for r in delivered] == ["37"]
+    # and every other record succeeded in exactly one invocation
+    succeeded = [seq for call in invoker.calls if "37" not in call for seq in call]
+    assert sorted(succeeded, key=int) == [str(i) for i in range(1, 101) if i != 37]
+    # splits do not use retries: the lone poison record is invoked 1 + 2 times
+    assert sum(1 for call in invoker.calls if call == ["37"]) == 3
+    assert checkpoints[-1] == "100"
+
+
+def test_record_age_exceeded_while_retrying_counts_invocations_and_has_no_response_context() -> None:
+    # conformance expire-while-retrying: MRA -1, age 60 -> RecordAgeExceeded after 8 invocations
+    clock = FakeClock()
+    invoker = ScriptedInvoker(unhandled)
+    p, sink, _, _ = processor(config(batch_size=1, max_record_age_s=60, max_retry_attempts=-1), invoker, clock)
+    p.process(records(1, arrival=clock.now()))
+    [(_, message, _)] = sink.sent
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert message["requestContext"]["approximateInvokeCount"] == 8
+    assert "responseContext" not in message
+    assert len(invoker.calls) == 8
+
+
+def test_expired_records_are_split_off_and_the_fresh_ones_invoked() -> None:
+    # conformance discard_records: one old record -> its own message (count 1); 5 fresh -> function
+    clock = FakeClock()
+    invoker = ScriptedInvoker(ok)
+    p, sink, _, _ = processor(config(batch_size=10, max_record_age_s=60, max_retry_attempts=0), invoker, clock)
+    old = records(1, arrival=clock.now() - 80)
+    fresh = records(5, start=2, arrival=clock.now())
+    p.process(old + fresh)
+    [(_, message, _)] = sink.sent
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert message["requestContext"]["approximateInvokeCount"] == 1
+    assert message["KinesisBatchInfo"]["batchSize"] == 1
+    assert invoker.calls == [["2", "3", "4", "5", "6"]]
+
+
+def test_errors_before_the_function_ran_do_not_count_as_retries() -> None:
+    answers = iter([InvokeOutcome(b"", None, 429, invoked=False)] * 3 + [unhandled()] * 10)
+    invoker = ScriptedInvoker(lambda _: next(answers))
+    p, sink, _, _ = processor(config(batch_size=1, max_retry_attempts=1), invoker)
+    p.process(records(1))
+    assert len(invoker.calls) == 5  # 3 throttles + 1 + 1 retry
+    [(_, message, _)] = sink.sent
+    assert message["requestContext"]["approximateInvokeCount"] == 2
+
+
+def test_no_destination_discards_and_tells_the_observer() -> None:
+    invoker = ScriptedInvoker(unhandled)
+    p, sink, observer, _ = processor(config(max_retry_attempts=0, on_failure_arn=None), invoker)
+    p.process(records(2))
+    assert sink.sent == []
+    [(gone, condition, destination)] = observer.gave_up
+    assert [r.sequence_number for r in gone] == ["1", "2"] and condition == "RetryAttemptsExhausted"
+    assert destination is None
+
+
+def test_retry_backoff_is_exponential_and_capped() -> None:
+    assert [retry_delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 12, 12, 12]
