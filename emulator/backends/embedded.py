@@ -218,11 +218,15 @@ class EmbeddedBackend:
 
     def reset(self) -> None:
         """Delete every resource and mapping; keep the server, runtime and warm workers' code cache."""
+        def reset_moto() -> None:
+            request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our 127.0.0.1 server
+                response.read()
+
         if self.esm is not None:
-            self.esm.reset()
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own 127.0.0.1 server
-            response.read()
+            self.esm.reset(reset_moto)
+        else:
+            reset_moto()
         sfn_config.install()
         self.invocations.clear()
 

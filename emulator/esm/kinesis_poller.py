@@ -67,6 +67,7 @@ class ShardWorker:
         observer: MappingObserver,
         resume_after: str | None,
         idle_poll_s: float,
+        start_iterator: str | None = None,
     ) -> None:
         self.config = config
         self.shard_id = shard_id
@@ -76,6 +77,7 @@ class ShardWorker:
         self.observer = observer
         self.idle_poll_s = idle_poll_s
         self.checkpoint: str | None = resume_after
+        self._start_iterator = start_iterator
         self.stop_event = threading.Event()
         self.wake = threading.Event()
         self.caught_up = False
@@ -107,6 +109,8 @@ class ShardWorker:
         self.checkpoint = sequence_number
 
     def _open(self) -> str:
+        if self.checkpoint is None and self._start_iterator is not None:
+            return self._start_iterator
         if self.checkpoint is not None:
             return self.source.open(self.shard_id, position="AFTER_SEQUENCE_NUMBER", after_sequence=self.checkpoint)
         return self.source.open(
@@ -202,6 +206,7 @@ class KinesisMappingPoller:
         stats: MappingStats,
         checkpoints: dict[str, str] | None = None,
         idle_poll_s: float = 0.02,
+        start_iterators: dict[str, str] | None = None,
     ) -> None:
         self.config = config
         self.stats = stats
@@ -218,6 +223,7 @@ class KinesisMappingPoller:
             ShardWorker(
                 config, shard_id, source=source, processor_factory=processor, clock=clock, stats=stats,
                 observer=observer, resume_after=saved.get(shard_id), idle_poll_s=idle_poll_s,
+                start_iterator=(start_iterators or {}).get(shard_id),
             )
             for shard_id in source.shard_ids()
         ]

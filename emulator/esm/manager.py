@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, Protocol
 
 from emulator.clock import Clock
@@ -68,7 +66,7 @@ class EsmManager:
         self._sqs_factory = sqs_poller_factory
         self._pollers: dict[str, Poller] = {}
         self._checkpoints: dict[str, dict[str, str]] = {}
-        self._created_at: dict[str, float] = {}
+        self._pinned: dict[str, dict[str, str]] = {}
         self._stats: dict[str, MappingStats] = {}
         self._dirty = threading.Event()
         self._stop = threading.Event()
@@ -94,21 +92,33 @@ class EsmManager:
                 poller.stop()
             self._pollers.clear()
 
-    def reset(self) -> None:
-        """Forget every mapping (the backend was reset)."""
+    def reset(self, backend_reset: Callable[[], None] | None = None) -> None:
+        """Forget every mapping; ``backend_reset`` (which deletes them in the backend) runs while no sync
+        can start, so no poller is made for a mapping that is about to vanish."""
         with self._lock:
+            if backend_reset is not None:
+                backend_reset()
+            self._dirty.clear()
             for poller in self._pollers.values():
                 poller.stop()
             self._pollers.clear()
             self._checkpoints.clear()
-            self._created_at.clear()
+            self._pinned.clear()
             self._stats.clear()
             self.errors.clear()
 
     # -- change notification ---------------------------------------------------------------------------
-    def notify(self, uuid: str, action: str) -> None:
-        if action == "create":
-            self._created_at[uuid] = time.time()
+    def notify(self, uuid: str, action: str, configuration: dict[str, Any] | None = None) -> None:
+        """A mapping changed. Called inside the API call, so for a new LATEST mapping we pin each shard's
+        position now: records put after CreateEventSourceMapping returns are read, earlier ones are not."""
+        if action == "create" and configuration is not None:
+            try:
+                config = MappingConfig.from_api(configuration)
+            except ValueError:
+                config = None
+            if config is not None and config.kind == "kinesis" and config.starting_position == "LATEST":
+                source = self._shard_source(config.event_source_arn)
+                self._pinned[uuid] = {s: source.open(s, position="LATEST") for s in source.shard_ids()}
         with self._sync_cond:
             self._generation += 1
         self._dirty.set()
@@ -147,33 +157,31 @@ class EsmManager:
         return mappings
 
     def sync(self) -> None:
-        listed = {}
-        for raw in self._list():
-            try:
-                listed[raw["UUID"]] = MappingConfig.from_api(raw)
-            except ValueError:
-                continue
         with self._lock:
+            listed = {}
+            for raw in self._list():
+                try:
+                    listed[raw["UUID"]] = MappingConfig.from_api(raw)
+                except ValueError:
+                    continue
             for uuid in list(self._pollers):
                 config = listed.get(uuid)
-                if config is None or not config.enabled or self._pollers[uuid].config != self._effective(config):
+                if config is None or not config.enabled or self._pollers[uuid].config != config:
                     self._checkpoints[uuid] = self._pollers.pop(uuid).stop()
             for uuid in set(self._checkpoints) - set(listed):
                 self._checkpoints.pop(uuid, None)
+            for uuid in set(self._pinned) - set(listed):
+                self._pinned.pop(uuid, None)
             for uuid, config in listed.items():
                 if config.enabled and uuid not in self._pollers:
-                    poller = self._make(self._effective(config))
+                    try:
+                        poller = self._make(config)
+                    except Exception as exc:  # e.g. its function was deleted: AWS shows a PROBLEM state
+                        log.warning("event source mapping %s cannot start: %s", uuid, exc)
+                        continue
                     if poller is not None:
                         poller.start()
                         self._pollers[uuid] = poller
-
-    def _effective(self, config: MappingConfig) -> MappingConfig:
-        """LATEST means "records put after the mapping was created"; pin it to the creation instant so a
-        record put right after CreateEventSourceMapping returns is not skipped by a poller still starting."""
-        created = self._created_at.get(config.uuid)
-        if config.kind == "kinesis" and config.starting_position == "LATEST" and created is not None:
-            return replace(config, starting_position="AT_TIMESTAMP", starting_position_timestamp=created)
-        return config
 
     def _make(self, config: MappingConfig) -> Poller | None:
         stats = self._stats.setdefault(config.uuid, MappingStats())
@@ -182,6 +190,7 @@ class EsmManager:
                 config, source=self._shard_source(config.event_source_arn), invoker=self._invoker,
                 sink=self._sink, clock=self._clock, region=self._region, observer=self._observer,
                 stats=stats, checkpoints=self._checkpoints.get(config.uuid), idle_poll_s=self._idle_poll_s,
+                start_iterators=self._pinned.get(config.uuid),
             )
         if self._sqs_factory is not None:
             return self._sqs_factory(config, stats=stats, observer=self._observer)

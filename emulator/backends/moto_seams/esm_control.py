@@ -31,8 +31,9 @@ TOUCHES = (
     "moto.sqs.models.Queue.lambda_event_source_mappings",
 )
 
-Listener = Callable[[str, str], None]
-"""Called with (uuid, "create" | "update" | "delete") inside the API call, after moto stored the change."""
+Listener = Callable[[str, str, dict[str, Any]], None]
+"""Called with (uuid, "create" | "update" | "delete", configuration) inside the API call, after moto stored
+the change."""
 
 _originals: dict[str, Any] = {}
 _listener: Listener | None = None
@@ -101,17 +102,17 @@ def _validate_sqs_window(batch_size: Any, window: Any) -> None:
         )
 
 
-def _notify(uuid: str, action: str) -> None:
+def _notify(esm: EventSourceMapping, action: str) -> None:
     listener = _listener
     if listener is not None:
-        listener(uuid, action)
+        listener(esm.uuid, action, _get_configuration(esm))
 
 
 def _create(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
     _validate_create(self, spec)
     esm = _originals["create"](self, spec)
     _unwire(self, esm)
-    _notify(esm.uuid, "create")
+    _notify(esm, "create")
     return esm  # type: ignore[no-any-return]
 
 
@@ -125,14 +126,15 @@ def _update(self: LambdaBackend, uuid: str, spec: dict[str, Any]) -> EventSource
     esm = _originals["update"](self, uuid, spec)
     if esm is not None:
         _unwire(self, esm)
-        _notify(uuid, "update")
+        _notify(esm, "update")
     return esm  # type: ignore[no-any-return]
 
 
 def _delete(self: LambdaBackend, uuid: str) -> EventSourceMapping | None:
     esm = _originals["delete"](self, uuid)
     _processing_results.pop(uuid, None)
-    _notify(uuid, "delete")
+    if esm is not None:
+        _notify(esm, "delete")
     return esm  # type: ignore[no-any-return]
 
 
