@@ -34,16 +34,26 @@ class ScaledClock:
         self._scale = float(scale)
         self._wall0 = time.time()
         self._mono0 = time.monotonic()
+        self._offset = 0.0  # emulated minus wall at the last rebase
 
     @property
     def scale(self) -> float:
         return self._scale
 
     def now(self) -> float:
-        return self._wall0 + (time.monotonic() - self._mono0) * self._scale
+        return self._wall0 + self._offset + (time.monotonic() - self._mono0) * self._scale
+
+    def set_scale(self, scale: float) -> None:
+        """Change the scale from now on; emulated time stays continuous."""
+        if scale <= 0:
+            raise ValueError(f"time scale must be > 0, got {scale}")
+        now = self.now()
+        self._wall0, self._mono0 = time.time(), time.monotonic()
+        self._offset = now - self._wall0
+        self._scale = float(scale)
 
     def from_wall(self, wall_ts: float) -> float:
-        return self._wall0 + (wall_ts - self._wall0) * self._scale
+        return self._wall0 + self._offset + (wall_ts - self._wall0) * self._scale
 
     def wall_seconds(self, emulated_seconds: float) -> float:
         return emulated_seconds / self._scale

@@ -185,6 +185,10 @@ def _run(
     events: Iterator[GeneratedEvent] | None,
 ) -> RunResult:
     embedded = backend if isinstance(backend, EmbeddedBackend) else None
+    check_capabilities(spec, backend)
+    if embedded is not None and spec.time_scale is not None and spec.time_scale != embedded.clock.scale:
+        stack.callback(embedded.clock.set_scale, embedded.clock.scale)
+        embedded.clock.set_scale(spec.time_scale)
     correlate = spec.expect.delivered.correlate if spec.expect.delivered else None
     ledger = Ledger()
     if embedded is not None:
