@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,7 +32,7 @@ def _console(no_color: bool = False, stderr: bool = False) -> Console:
 
 def _fail(error: PipemuError, console: Console) -> typer.Exit:
     kind = {2: "input error", 3: "harness error", 1: "failed"}.get(error.exit_code, "error")
-    console.print(f"[bold red]pipemu: {kind}:[/] {error}", markup=True, soft_wrap=True)
+    console.print(f"[bold red]pipemu: {kind}:[/] {escape(str(error))}", soft_wrap=True)
     return typer.Exit(error.exit_code)
 
 
@@ -42,7 +43,8 @@ def _summary_table(result: Any) -> Table:
     table.add_column("actual", justify="right")
     table.add_column("", justify="center")
     for e in result.expectations:
-        table.add_row(e.name, str(e.expected), str(e.actual) + (f"  ({e.detail})" if e.detail else ""),
+        table.add_row(escape(e.name), escape(str(e.expected)),
+                      escape(str(e.actual) + (f"  ({e.detail})" if e.detail else "")),
                       "[green]ok[/]" if e.passed else "[bold red]FAIL[/]")
     return table
 
@@ -111,7 +113,7 @@ def replay(
     if json_out:
         sys.stdout.write(json.dumps(result.to_json(), indent=2, default=str) + "\n")
     elif quiet:
-        console.print(f"{result.scenario}: {'PASSED' if result.passed else 'FAILED'}")
+        console.print(f"{result.scenario}: {'PASSED' if result.passed else 'FAILED'}", markup=False)
     else:
         console.print(_summary_table(result))
         console.print(_figures(result))
@@ -121,8 +123,8 @@ def replay(
     if not result.passed:
         err = _console(no_color, stderr=True)
         for failure in result.failures:
-            err.print(f"expectation failed: {failure.describe()}", soft_wrap=True)
-        err.print(f"seed {result.seed}; replay with: {result.command}", soft_wrap=True)
+            err.print(f"expectation failed: {failure.describe()}", soft_wrap=True, markup=False)
+        err.print(f"seed {result.seed}; replay with: {result.command}", soft_wrap=True, markup=False)
         raise typer.Exit(1)
 
 
