@@ -22,7 +22,9 @@ from rich.table import Table
 
 from emulator.errors import ConfigError, PipemuError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Local emulator and test harness for AWS data pipelines.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Local emulator and test harness for AWS data pipelines."
+)
 STATE_FILE = Path(".pipemu") / "endpoint.json"
 
 
@@ -43,23 +45,30 @@ def _summary_table(result: Any) -> Table:
     table.add_column("actual", justify="right")
     table.add_column("", justify="center")
     for e in result.expectations:
-        table.add_row(escape(e.name), escape(str(e.expected)),
-                      escape(str(e.actual) + (f"  ({e.detail})" if e.detail else "")),
-                      "[green]ok[/]" if e.passed else "[bold red]FAIL[/]")
+        table.add_row(
+            escape(e.name),
+            escape(str(e.expected)),
+            escape(str(e.actual) + (f"  ({e.detail})" if e.detail else "")),
+            "[green]ok[/]" if e.passed else "[bold red]FAIL[/]",
+        )
     return table
 
 
 def _figures(result: Any) -> str:
     ev = result.events
     lat = result.latency_ms
-    fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
     return (
         f"events: sent {ev.sent}, delivered {ev.delivered}, dead-lettered {ev.dead_lettered}, filtered {ev.filtered}, "
         f"lost {ev.lost}, duplicates {ev.duplicates}\n"
         f"latency ms (wall): p50 {fmt(lat.get('p50'))}  p95 {fmt(lat.get('p95'))}  p99 {fmt(lat.get('p99'))}  "
         f"max {fmt(lat.get('max'))}\n"
         f"throughput {result.throughput_eps:.0f} events/s over {result.duration_s:.2f}s; replay rate asked "
-        f"{result.replay.asked_rate or 'max'}, achieved {result.replay.achieved_rate:.0f}/s; time scale {result.time_scale:g}"
+        f"{result.replay.asked_rate or 'max'}, achieved {result.replay.achieved_rate:.0f}/s; "
+        f"time scale {result.time_scale:g}"
     )
 
 
@@ -68,9 +77,13 @@ def replay(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
     count: Annotated[int | None, typer.Option(min=1, help="override the number of events")] = None,
-    rate: Annotated[float | None, typer.Option(min=0.001, help="events per second (default: the scenario's)")] = None,
+    rate: Annotated[
+        float | None, typer.Option(min=0.001, help="events per second (default: the scenario's)")
+    ] = None,
     report_dir: Annotated[Path, typer.Option(help="where report.json is written")] = Path("pipemu-report"),
-    time_scale: Annotated[float | None, typer.Option(min=0.001, help="compress AWS waits by this factor")] = None,
+    time_scale: Annotated[
+        float | None, typer.Option(min=0.001, help="compress AWS waits by this factor")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only the verdict line")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="plain output")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print report.json to stdout")] = False,
@@ -89,18 +102,30 @@ def replay(
         with EmbeddedBackend(time_scale=scale) as backend:
             if show_progress:
                 with Progress(
-                    TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console, transient=True,
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[detail]}"),
+                    TimeElapsedColumn(),
+                    console=console,
+                    transient=True,
                 ) as bar:
                     task = bar.add_task("replay", total=total, detail="")
 
                     def progress(p: dict[str, int]) -> None:
                         done = p["delivered"] + p["dead_lettered"]
-                        bar.update(task, completed=min(done, total), detail=(
-                            f"sent {p['sent']}  delivered {p['delivered']}  dead-lettered {p['dead_lettered']}  "
-                            f"in-flight {p['in_flight']}"))
+                        bar.update(
+                            task,
+                            completed=min(done, total),
+                            detail=(
+                                f"sent {p['sent']}  delivered {p['delivered']}  dead-lettered {p['dead_lettered']}  "
+                                f"in-flight {p['in_flight']}"
+                            ),
+                        )
 
-                    result = run_scenario(spec, backend=backend, seed=seed, count=count, rate=rate, progress=progress)
+                    result = run_scenario(
+                        spec, backend=backend, seed=seed, count=count, rate=rate, progress=progress
+                    )
             else:
                 result = run_scenario(spec, backend=backend, seed=seed, count=count, rate=rate)
         path = result.write(report_dir)
@@ -172,8 +197,11 @@ def up(
             try:
                 for key, value in env.items():
                     console.print(f"export {key}={value}")
-                console.print(f"# pipeline '{spec.name}' deployed: {len(deployment.functions)} functions, "
-                              f"{len(deployment.mappings)} mappings. Ctrl-C to stop.", style="dim")
+                console.print(
+                    f"# pipeline '{spec.name}' deployed: {len(deployment.functions)} functions, "
+                    f"{len(deployment.mappings)} mappings. Ctrl-C to stop.",
+                    style="dim",
+                )
                 sys.stdout.flush()
                 while not stop.wait(0.5):
                     backend.check_alive()
@@ -189,15 +217,27 @@ def up(
 def env() -> None:
     """Print the export lines of the emulator started by `pipemu up` in this directory."""
     if not STATE_FILE.is_file():
-        raise _fail(ConfigError("no running emulator found", file=STATE_FILE,
-                                hint="start one with `pipemu up PIPELINE` in this directory"), _console(stderr=True))
+        raise _fail(
+            ConfigError(
+                "no running emulator found",
+                file=STATE_FILE,
+                hint="start one with `pipemu up PIPELINE` in this directory",
+            ),
+            _console(stderr=True),
+        )
     state = json.loads(STATE_FILE.read_text())
     try:
         os.kill(int(state["pid"]), 0)
     except (OSError, ValueError):
         STATE_FILE.unlink(missing_ok=True)
-        raise _fail(ConfigError("the emulator that wrote this file is no longer running", file=STATE_FILE,
-                                hint="start one with `pipemu up PIPELINE`"), _console(stderr=True)) from None
+        raise _fail(
+            ConfigError(
+                "the emulator that wrote this file is no longer running",
+                file=STATE_FILE,
+                hint="start one with `pipemu up PIPELINE`",
+            ),
+            _console(stderr=True),
+        ) from None
     for key, value in state["env"].items():
         print(f"export {key}={value}")
 

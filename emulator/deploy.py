@@ -26,7 +26,9 @@ LAMBDA_ROLE_NAME = "pipemu-lambda-role"
 SFN_ROLE_NAME = "pipemu-states-role"
 _ASSUME = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
 }
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -83,13 +85,16 @@ def check_handler_file(spec: PipelineSpec, name: str) -> None:
     if not any(c.is_file() for c in candidates):
         raise ConfigError(
             f"handler module '{module}' not found in {fn.code}",
-            file=spec.source_path, key=f"functions.{name}.handler",
+            file=spec.source_path,
+            key=f"functions.{name}.handler",
             hint=f"expected {candidates[0].name} in the code directory; handler is 'module.function'",
         )
 
 
 class Deployer:
-    def __init__(self, client: Callable[[str], Any], *, prefix: str = "", wait_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, client: Callable[[str], Any], *, prefix: str = "", wait_timeout_s: float = 60.0
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._wait_timeout_s = wait_timeout_s
@@ -133,13 +138,17 @@ class Deployer:
                 if not aws_name.endswith(".fifo"):
                     aws_name += ".fifo"
             if queue.redrive is not None:
-                attributes["RedrivePolicy"] = json.dumps({
-                    "deadLetterTargetArn": out.queue_arns[queue.redrive.dead_letter],
-                    "maxReceiveCount": str(queue.redrive.max_receive_count),
-                })
+                attributes["RedrivePolicy"] = json.dumps(
+                    {
+                        "deadLetterTargetArn": out.queue_arns[queue.redrive.dead_letter],
+                        "maxReceiveCount": str(queue.redrive.max_receive_count),
+                    }
+                )
             url = sqs.create_queue(QueueName=aws_name, Attributes=attributes)["QueueUrl"]
             out.queues[name] = url
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
             out.queue_arns[name] = arn
 
     def _topics(self, spec: PipelineSpec, out: Deployment) -> None:
@@ -159,10 +168,12 @@ class Deployer:
             kinesis.create_stream(StreamName=aws_name, ShardCount=stream.shards)
             out.stream_names[name] = aws_name
         for name, aws_name in out.stream_names.items():
+
+            def summary(n: str = aws_name) -> Any:
+                return kinesis.describe_stream_summary(StreamName=n)["StreamDescriptionSummary"]
+
             description = self._wait(
-                f"stream {aws_name} to become ACTIVE",
-                lambda n=aws_name: kinesis.describe_stream_summary(StreamName=n)["StreamDescriptionSummary"],
-                lambda d: d["StreamStatus"] == "ACTIVE",
+                f"stream {aws_name} to become ACTIVE", summary, lambda d: d["StreamStatus"] == "ACTIVE"
             )
             out.streams[name] = description["StreamARN"]
 
@@ -184,10 +195,16 @@ class Deployer:
         for name, fn in spec.functions.items():
             code = zip_code(fn.code)
             kwargs: dict[str, Any] = {
-                "FunctionName": self.name(name), "Runtime": fn.runtime, "Role": role, "Handler": fn.handler,
-                "Code": {"ZipFile": code}, "Timeout": fn.timeout, "MemorySize": fn.memory,
+                "FunctionName": self.name(name),
+                "Runtime": fn.runtime,
+                "Role": role,
+                "Handler": fn.handler,
+                "Code": {"ZipFile": code},
+                "Timeout": fn.timeout,
+                "MemorySize": fn.memory,
                 "Environment": {"Variables": dict(fn.environment)},
-                "Description": fn.description or f"pipemu {spec.name} sha256:{hashlib.sha256(code).hexdigest()[:12]}",
+                "Description": fn.description
+                or f"pipemu {spec.name} sha256:{hashlib.sha256(code).hexdigest()[:12]}",
             }
             out.functions[name] = lam.create_function(**kwargs)["FunctionArn"]
 
@@ -198,8 +215,13 @@ class Deployer:
                 continue
             configs = []
             for n in bucket.notifications:
-                config: dict[str, Any] = {"LambdaFunctionArn": out.functions[n.function], "Events": list(n.events)}
-                rules = [{"Name": k, "Value": v} for k, v in (("prefix", n.prefix), ("suffix", n.suffix)) if v]
+                config: dict[str, Any] = {
+                    "LambdaFunctionArn": out.functions[n.function],
+                    "Events": list(n.events),
+                }
+                rules = [
+                    {"Name": k, "Value": v} for k, v in (("prefix", n.prefix), ("suffix", n.suffix)) if v
+                ]
                 if rules:
                     config["Filter"] = {"Key": {"FilterRules": rules}}
                 configs.append(config)
@@ -225,13 +247,18 @@ class Deployer:
                 raise ConfigError(
                     f"the backend refused the mapping {mapping.source} -> {mapping.function}: "
                     f"{error['Code']}: {error.get('Message', '')}",
-                    file=spec.source_path, key="mappings",
+                    file=spec.source_path,
+                    key="mappings",
                 ) from exc
             out.mappings.append(response["UUID"])
         for uuid in out.mappings:
+
+            def state(u: str = uuid) -> Any:
+                return lam.get_event_source_mapping(UUID=u)
+
             self._wait(
                 f"event source mapping {uuid} to leave its transitional state",
-                lambda u=uuid: lam.get_event_source_mapping(UUID=u),
+                state,
                 lambda m: m["State"] in ("Enabled", "Disabled"),
             )
 
@@ -245,5 +272,9 @@ class Deployer:
                 return last
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
-        raise WaitTimeout(what, timeout_s=self._wait_timeout_s, last_seen=repr(last)[:300],
-                          hint="is the backend healthy? `pipemu doctor` checks it")
+        raise WaitTimeout(
+            what,
+            timeout_s=self._wait_timeout_s,
+            last_seen=repr(last)[:300],
+            hint="is the backend healthy? `pipemu doctor` checks it",
+        )

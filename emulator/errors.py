@@ -86,7 +86,9 @@ class WaitTimeout(HarnessError):
         self.what = what
         self.timeout_s = timeout_s
         self.last_seen = last_seen
-        super().__init__(f"timed out after {timeout_s:.1f}s waiting for {what}; last seen: {last_seen}", hint=hint)
+        super().__init__(
+            f"timed out after {timeout_s:.1f}s waiting for {what}; last seen: {last_seen}", hint=hint
+        )
 
 
 class ExpectationFailed(PipemuError):

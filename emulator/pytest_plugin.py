@@ -28,12 +28,24 @@ _RESULTS_KEY = pytest.StashKey[list[tuple[str, RunResult]]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("pipemu")
-    group.addoption("--pipemu-backend", default="embedded", choices=["embedded"],
-                    help="backend for pipemu fixtures (default: embedded)")
-    group.addoption("--pipemu-time-scale", type=float, default=None,
-                    help="compress AWS waits (retry backoff, windows, record age) by this factor")
-    group.addoption("--pipemu-keep-reports", metavar="DIR", default=None,
-                    help="write each scenario test's report.json under DIR/<test id>/")
+    group.addoption(
+        "--pipemu-backend",
+        default="embedded",
+        choices=["embedded"],
+        help="backend for pipemu fixtures (default: embedded)",
+    )
+    group.addoption(
+        "--pipemu-time-scale",
+        type=float,
+        default=None,
+        help="compress AWS waits (retry backoff, windows, record age) by this factor",
+    )
+    group.addoption(
+        "--pipemu-keep-reports",
+        metavar="DIR",
+        default=None,
+        help="write each scenario test's report.json under DIR/<test id>/",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,7 +1,7 @@
 """The closed loop: scenario -> deploy -> replay -> observe -> quiescence -> expectations -> result.
 
-    result = run_scenario("scenarios/clickstream-smoke.yaml")
-    assert result.passed, result.summary()
+result = run_scenario("scenarios/clickstream-smoke.yaml")
+assert result.passed, result.summary()
 """
 
 from __future__ import annotations
@@ -71,18 +71,34 @@ class RunResult:
             "throughput_eps": round(self.throughput_eps, 1),
             "duration_s": round(self.duration_s, 3),
             "expectations": [
-                {"name": e.name, "passed": e.passed, "expected": e.expected, "actual": e.actual,
-                 "detail": e.detail, "near_misses": e.near_misses}
+                {
+                    "name": e.name,
+                    "passed": e.passed,
+                    "expected": e.expected,
+                    "actual": e.actual,
+                    "detail": e.detail,
+                    "near_misses": e.near_misses,
+                }
                 for e in self.expectations
             ],
             "time_scale": self.time_scale,
             "latency_clock": "wall",
-            "replay": {"sent": self.replay.sent, "failed": self.replay.failed, "asked_rate": self.replay.asked_rate,
-                       "achieved_rate": round(self.replay.achieved_rate, 1), "duration_s": round(self.replay.duration_s, 3)},
+            "replay": {
+                "sent": self.replay.sent,
+                "failed": self.replay.failed,
+                "asked_rate": self.replay.asked_rate,
+                "achieved_rate": round(self.replay.achieved_rate, 1),
+                "duration_s": round(self.replay.duration_s, 3),
+            },
             "mappings": self.mappings,
             "functions": self.functions,
             "dead_letters": [
-                {"queue": d.queue, "condition": d.condition, "batch_size": d.batch_size, "events": len(d.event_indexes)}
+                {
+                    "queue": d.queue,
+                    "condition": d.condition,
+                    "batch_size": d.batch_size,
+                    "events": len(d.event_indexes),
+                }
                 for d in self.ledger.dead_letters[:100]
             ],
             "timed_out": self.timed_out,
@@ -123,12 +139,15 @@ class _Observer:
         for key in self._keys(records):
             self._ledger.mark_filtered(key)
 
-    def on_gave_up(self, mapping_uuid: str, records: list[StreamRecord], condition: str,
-                   destination: str | None) -> None:
+    def on_gave_up(
+        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None
+    ) -> None:
         if destination is None:
             for key in self._keys(records):
-                self._ledger.mark_dropped(key, f"discarded by mapping {mapping_uuid} ({condition}); it has no "
-                                               "on-failure destination")
+                self._ledger.mark_dropped(
+                    key,
+                    f"discarded by mapping {mapping_uuid} ({condition}); it has no on-failure destination",
+                )
 
 
 def _dead_letter_queues(pipeline: PipelineSpec, scenario: ScenarioSpec) -> set[str]:
@@ -175,13 +194,31 @@ def run_scenario(
     with ExitStack() as stack:
         if backend is None:
             backend = stack.enter_context(EmbeddedBackend(time_scale=spec.time_scale or 1.0))
-        return _run(spec, pipeline, backend, stack, seed=effective_seed, count=count, rate=asked_rate,
-                    timeout_s=timeout_s or spec.timeout_s, progress=progress, events=events)
+        return _run(
+            spec,
+            pipeline,
+            backend,
+            stack,
+            seed=effective_seed,
+            count=count,
+            rate=asked_rate,
+            timeout_s=timeout_s or spec.timeout_s,
+            progress=progress,
+            events=events,
+        )
 
 
 def _run(
-    spec: ScenarioSpec, pipeline: PipelineSpec, backend: Backend, stack: ExitStack, *, seed: int,
-    count: int | None, rate: float | None, timeout_s: float, progress: Progress | None,
+    spec: ScenarioSpec,
+    pipeline: PipelineSpec,
+    backend: Backend,
+    stack: ExitStack,
+    *,
+    seed: int,
+    count: int | None,
+    rate: float | None,
+    timeout_s: float,
+    progress: Progress | None,
     events: Iterator[GeneratedEvent] | None,
 ) -> RunResult:
     embedded = backend if isinstance(backend, EmbeddedBackend) else None
@@ -225,8 +262,14 @@ def _run(
         if progress is not None:
             collector.poll()
             c = ledger.counts()
-            progress({"sent": sent, "delivered": c.delivered, "dead_lettered": c.dead_lettered,
-                      "in_flight": embedded.in_flight() if embedded else 0})
+            progress(
+                {
+                    "sent": sent,
+                    "delivered": c.delivered,
+                    "dead_lettered": c.dead_lettered,
+                    "in_flight": embedded.in_flight() if embedded else 0,
+                }
+            )
 
     stream = events if events is not None else generate(spec, seed=seed, count=count)
     stats = replay(stream, producer, ledger, key_of=key_of, rate=rate, on_progress=report_progress)
@@ -244,19 +287,39 @@ def _run(
         mappings = {uuid: s.as_dict() for uuid, s in embedded.esm.stats().items()}
         functions = _function_stats(embedded)
     return RunResult(
-        scenario=spec.name, backend=getattr(backend, "name", "unknown"), seed=seed,
-        passed=all(e.passed for e in expectations), events=counts, latency_ms=latency,
-        throughput_eps=counts.sent / duration if duration > 0 else 0.0, duration_s=duration,
-        expectations=expectations, replay=stats,
+        scenario=spec.name,
+        backend=getattr(backend, "name", "unknown"),
+        seed=seed,
+        passed=all(e.passed for e in expectations),
+        events=counts,
+        latency_ms=latency,
+        throughput_eps=counts.sent / duration if duration > 0 else 0.0,
+        duration_s=duration,
+        expectations=expectations,
+        replay=stats,
         time_scale=embedded.clock.scale if embedded is not None else 1.0,
-        command=replay_command(spec, seed, None if count is None else count, rate if rate != (spec.rate.per_second if spec.rate else None) else None),
-        mappings=mappings, functions=functions, ledger=ledger, deployment=deployment, timed_out=timed_out,
+        command=replay_command(
+            spec,
+            seed,
+            None if count is None else count,
+            rate if rate != (spec.rate.per_second if spec.rate else None) else None,
+        ),
+        mappings=mappings,
+        functions=functions,
+        ledger=ledger,
+        deployment=deployment,
+        timed_out=timed_out,
     )
 
 
 def _wait_for_quiescence(
-    backend: Backend, embedded: EmbeddedBackend | None, collector: Collector, ledger: Ledger,
-    stats: ReplayStats, timeout_s: float, progress: Progress | None,
+    backend: Backend,
+    embedded: EmbeddedBackend | None,
+    collector: Collector,
+    ledger: Ledger,
+    stats: ReplayStats,
+    timeout_s: float,
+    progress: Progress | None,
 ) -> bool:
     """Wait until every event is accounted for, or the pipeline has nothing left to do. Returns True on timeout."""
     replay_done = time.monotonic()
@@ -271,8 +334,14 @@ def _wait_for_quiescence(
             quiet_checks = 0
         if progress is not None:
             c = ledger.counts()
-            progress({"sent": stats.sent, "delivered": c.delivered, "dead_lettered": c.dead_lettered,
-                      "in_flight": embedded.in_flight() if embedded else 0})
+            progress(
+                {
+                    "sent": stats.sent,
+                    "delivered": c.delivered,
+                    "dead_lettered": c.dead_lettered,
+                    "in_flight": embedded.in_flight() if embedded else 0,
+                }
+            )
         if ledger.accounted():
             return False
         if embedded is not None:
@@ -290,7 +359,9 @@ def _wait_for_quiescence(
 def _function_stats(backend: EmbeddedBackend) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for record in list(backend.invocations):
-        entry = out.setdefault(record.function, {"invocations": 0, "cold_starts": 0, "errors": 0, "duration_ms": []})
+        entry = out.setdefault(
+            record.function, {"invocations": 0, "cold_starts": 0, "errors": 0, "duration_ms": []}
+        )
         entry["invocations"] += 1
         entry["cold_starts"] += int(record.cold_start)
         entry["errors"] += int(record.error is not None)
@@ -304,8 +375,12 @@ def _function_stats(backend: EmbeddedBackend) -> dict[str, dict[str, Any]]:
 
 def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:
     if spec.time_scale not in (None, 1.0) and not backend.capabilities.time_scale:
-        raise ConfigError(f"backend {backend.name} cannot compress time", file=spec.source_path, key="time_scale",
-                          hint="remove time_scale or run on the embedded backend")
+        raise ConfigError(
+            f"backend {backend.name} cannot compress time",
+            file=spec.source_path,
+            key="time_scale",
+            hint="remove time_scale or run on the embedded backend",
+        )
 
 
 __all__ = ["RunResult", "WaitTimeout", "check_capabilities", "run_scenario"]

@@ -8,9 +8,9 @@ from typing import Any, Protocol
 import boto3
 from botocore.config import Config
 
-FAKE_ACCESS_KEY_ID = "pipemu-testing"  # noqa: S105 - a fake, never a real credential
-FAKE_SECRET_ACCESS_KEY = "pipemu-testing-secret"  # noqa: S105
-FAKE_SESSION_TOKEN = "pipemu-testing-session"  # noqa: S105
+FAKE_ACCESS_KEY_ID = "pipemu-testing"
+FAKE_SECRET_ACCESS_KEY = "pipemu-testing-secret"
+FAKE_SESSION_TOKEN = "pipemu-testing-session"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
@@ -62,7 +62,8 @@ def make_client(service: str, *, endpoint_url: str | None, region: str) -> Any:
         aws_session_token=FAKE_SESSION_TOKEN,
         region_name=region,
     )
-    return session.client(service, endpoint_url=endpoint_url, config=_CLIENT_CONFIG)
+    make: Any = session.client  # boto3-stubs overloads per service name; we pass names through
+    return make(service, endpoint_url=endpoint_url, config=_CLIENT_CONFIG)
 
 
 def client_env(endpoint_url: str, region: str) -> dict[str, str]:

@@ -14,8 +14,8 @@ import threading
 import time
 import urllib.request
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,11 +97,20 @@ class _RuntimeInvoker:
         try:
             fn = lambda_invoke.function_spec(lambda_invoke.find_function(function_arn))
         except Exception as exc:  # function deleted under a live mapping: an error before it ran
-            return InvokeOutcome(payload=b"", function_error=None, status_code=404, invoked=False,
-                                 error_code=type(exc).__name__)
+            return InvokeOutcome(
+                payload=b"",
+                function_error=None,
+                status_code=404,
+                invoked=False,
+                error_code=type(exc).__name__,
+            )
         result = self._backend.invoke_function(fn, payload)
-        return InvokeOutcome(payload=result.payload, function_error=result.function_error, status_code=200,
-                             request_id=result.request_id)
+        return InvokeOutcome(
+            payload=result.payload,
+            function_error=result.function_error,
+            status_code=200,
+            request_id=result.request_id,
+        )
 
     def role_arn(self, function_arn: str) -> str:
         return str(lambda_invoke.find_function(function_arn).role)
@@ -110,8 +119,11 @@ class _RuntimeInvoker:
 class EmbeddedBackend:
     name = "embedded"
     capabilities = Capabilities(
-        time_scale=True, fault_injection=True, mocked_state_machines=True,
-        runs_lambda=True, runs_event_source_mappings=True,
+        time_scale=True,
+        fault_injection=True,
+        mocked_state_machines=True,
+        runs_lambda=True,
+        runs_event_source_mappings=True,
     )
 
     def __init__(
@@ -172,12 +184,16 @@ class EmbeddedBackend:
         try:
             self._server.start()
         except OSError as exc:
-            raise HarnessError(f"could not start moto on 127.0.0.1:{port}: {exc}",
-                               hint="pass another port or let pipemu pick a free one") from exc
+            raise HarnessError(
+                f"could not start moto on 127.0.0.1:{port}: {exc}",
+                hint="pass another port or let pipemu pick a free one",
+            ) from exc
         self._started = True
         self.endpoint_url = f"http://127.0.0.1:{port}"
         os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions interpreter calls Lambda here
-        self.runtime = LambdaRuntime(endpoint_url=self.endpoint_url, region=self.region, work_dir=self._work_dir)
+        self.runtime = LambdaRuntime(
+            endpoint_url=self.endpoint_url, region=self.region, work_dir=self._work_dir
+        )
         self._router = _Router(self)
         lambda_invoke.install(self._router)
         sfn_config.install()
@@ -218,9 +234,10 @@ class EmbeddedBackend:
 
     def reset(self) -> None:
         """Delete every resource and mapping; keep the server, runtime and warm workers' code cache."""
+
         def reset_moto() -> None:
             request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our 127.0.0.1 server
+            with urllib.request.urlopen(request, timeout=10) as response:
                 response.read()
 
         if self.esm is not None:
@@ -258,10 +275,17 @@ class EmbeddedBackend:
             raise EmulatorDied("the embedded backend is stopped")
         started = time.time()
         result = runtime.invoke(fn, payload)
-        self.invocations.append(InvocationRecord(
-            function=fn.name, request_id=result.request_id, started=started, duration_ms=result.duration_ms,
-            cold_start=result.cold_start, error=result.function_error, logs=result.logs,
-        ))
+        self.invocations.append(
+            InvocationRecord(
+                function=fn.name,
+                request_id=result.request_id,
+                started=started,
+                duration_ms=result.duration_ms,
+                cold_start=result.cold_start,
+                error=result.function_error,
+                logs=result.logs,
+            )
+        )
         return result
 
     # -- status ----------------------------------------------------------------------------------------
@@ -280,8 +304,10 @@ class EmbeddedBackend:
         """Raise if the server or a poller died, with what died."""
         server = self._server
         if server is None or server._thread is None or not server._thread.is_alive():
-            raise EmulatorDied("the moto server thread is not running",
-                               hint="see the log above for the exception that stopped it")
+            raise EmulatorDied(
+                "the moto server thread is not running",
+                hint="see the log above for the exception that stopped it",
+            )
         if self.esm is not None:
             errors = self.esm.poller_errors()
             if errors:

@@ -62,7 +62,8 @@ class MappingConfig:
             max_retry_attempts=_int(config.get("MaximumRetryAttempts"), -1),
             max_record_age_s=_int(config.get("MaximumRecordAgeInSeconds"), -1),
             bisect_on_error=bool(config.get("BisectBatchOnFunctionError")),
-            report_batch_item_failures="ReportBatchItemFailures" in (config.get("FunctionResponseTypes") or []),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in (config.get("FunctionResponseTypes") or []),
             on_failure_arn=str(destination) if destination else None,
             filter_criteria=config.get("FilterCriteria") or None,
             parallelization_factor=_int(config.get("ParallelizationFactor"), 1),

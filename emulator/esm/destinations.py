@@ -17,16 +17,19 @@ from emulator.esm.kinesis_events import KinesisEventRecord, OnFailureRecord
 
 
 class FailureSink(Protocol):
-    def send(self, destination_arn: str, record: OnFailureRecord, *, mapping_uuid: str,
-             delivered: Sequence[KinesisEventRecord]) -> None: ...
+    def send(
+        self,
+        destination_arn: str,
+        record: OnFailureRecord,
+        *,
+        mapping_uuid: str,
+        delivered: Sequence[KinesisEventRecord],
+    ) -> None: ...
 
 
 def s3_failure_key(mapping_uuid: str, shard_id: str, timestamp: str) -> str:
     moment = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return (
-        f"aws/lambda/{mapping_uuid}/{shard_id}/{moment:%Y/%m/%d}/"
-        f"{moment:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
-    )
+    return f"aws/lambda/{mapping_uuid}/{shard_id}/{moment:%Y/%m/%d}/{moment:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
 
 
 class Boto3FailureSink:
@@ -42,11 +45,19 @@ class Boto3FailureSink:
             self._clients[service] = self._factory(service)
         return self._clients[service]
 
-    def send(self, destination_arn: str, record: OnFailureRecord, *, mapping_uuid: str,
-             delivered: Sequence[KinesisEventRecord]) -> None:
+    def send(
+        self,
+        destination_arn: str,
+        record: OnFailureRecord,
+        *,
+        mapping_uuid: str,
+        delivered: Sequence[KinesisEventRecord],
+    ) -> None:
         service = destination_arn.split(":")[2]
         if service == "sqs":
-            self._client("sqs").send_message(QueueUrl=self._queue_url(destination_arn), MessageBody=json.dumps(record))
+            self._client("sqs").send_message(
+                QueueUrl=self._queue_url(destination_arn), MessageBody=json.dumps(record)
+            )
         elif service == "sns":
             self._client("sns").publish(TopicArn=destination_arn, Message=json.dumps(record))
         elif service == "s3":

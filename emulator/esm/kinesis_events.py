@@ -76,7 +76,9 @@ class StreamRecord:
 
 def iso_ms(epoch: float) -> str:
     """AWS's timestamp format in failure records: ISO-8601 with milliseconds and Z."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
+    return (
+        datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
+    )
 
 
 def event_record(
@@ -146,5 +148,7 @@ def on_failure_record(
     ordered: dict[str, Any] = {"requestContext": out["requestContext"]}
     if "responseContext" in out:
         ordered["responseContext"] = out["responseContext"]
-    ordered.update(version=out["version"], timestamp=out["timestamp"], KinesisBatchInfo=out["KinesisBatchInfo"])
+    ordered.update(
+        version=out["version"], timestamp=out["timestamp"], KinesisBatchInfo=out["KinesisBatchInfo"]
+    )
     return ordered  # type: ignore[return-value]

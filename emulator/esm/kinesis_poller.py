@@ -112,7 +112,9 @@ class ShardWorker:
         if self.checkpoint is None and self._start_iterator is not None:
             return self._start_iterator
         if self.checkpoint is not None:
-            return self.source.open(self.shard_id, position="AFTER_SEQUENCE_NUMBER", after_sequence=self.checkpoint)
+            return self.source.open(
+                self.shard_id, position="AFTER_SEQUENCE_NUMBER", after_sequence=self.checkpoint
+            )
         return self.source.open(
             self.shard_id,
             position=self.config.starting_position or "TRIM_HORIZON",
@@ -134,7 +136,8 @@ class ShardWorker:
         started = time.monotonic()
         records, next_iterator, behind = self.source.read(iterator, READ_LIMIT)
         if self._keep is not None and records:
-            kept, dropped = [], []
+            kept: list[StreamRecord] = []
+            dropped: list[StreamRecord] = []
             for r in records:
                 (kept if self._keep(r) else dropped).append(r)
             if dropped:
@@ -212,17 +215,35 @@ class KinesisMappingPoller:
         self.stats = stats
         role_arn = invoker.role_arn(config.function_arn)
 
-        def processor(shard_id: str, stop: threading.Event, checkpoint: Callable[[str], None]) -> StreamBatchProcessor:
+        def processor(
+            shard_id: str, stop: threading.Event, checkpoint: Callable[[str], None]
+        ) -> StreamBatchProcessor:
             return StreamBatchProcessor(
-                config, shard_id=shard_id, region=region, role_arn=role_arn, invoker=invoker, sink=sink,
-                clock=clock, stats=stats, observer=observer, stop=stop, on_checkpoint=checkpoint,
+                config,
+                shard_id=shard_id,
+                region=region,
+                role_arn=role_arn,
+                invoker=invoker,
+                sink=sink,
+                clock=clock,
+                stats=stats,
+                observer=observer,
+                stop=stop,
+                on_checkpoint=checkpoint,
             )
 
         saved = checkpoints or {}
         self.workers = [
             ShardWorker(
-                config, shard_id, source=source, processor_factory=processor, clock=clock, stats=stats,
-                observer=observer, resume_after=saved.get(shard_id), idle_poll_s=idle_poll_s,
+                config,
+                shard_id,
+                source=source,
+                processor_factory=processor,
+                clock=clock,
+                stats=stats,
+                observer=observer,
+                resume_after=saved.get(shard_id),
+                idle_poll_s=idle_poll_s,
                 start_iterator=(start_iterators or {}).get(shard_id),
             )
             for shard_id in source.shard_ids()
@@ -255,6 +276,8 @@ class KinesisMappingPoller:
     def describe(self) -> dict[str, Any]:
         return {
             "uuid": self.config.uuid,
-            "shards": {w.shard_id: {"checkpoint": w.checkpoint, "caught_up": w.caught_up} for w in self.workers},
+            "shards": {
+                w.shard_id: {"checkpoint": w.checkpoint, "caught_up": w.caught_up} for w in self.workers
+            },
             "stats": self.stats.as_dict(),
         }

@@ -10,8 +10,14 @@ from emulator.esm.kinesis_events import StreamRecord
 class ShardSource(Protocol):
     def shard_ids(self) -> list[str]: ...
 
-    def open(self, shard_id: str, *, position: str, timestamp: float | None = None,
-             after_sequence: str | None = None) -> str: ...
+    def open(
+        self,
+        shard_id: str,
+        *,
+        position: str,
+        timestamp: float | None = None,
+        after_sequence: str | None = None,
+    ) -> str: ...
 
     def read(self, iterator: str, limit: int) -> tuple[list[StreamRecord], str | None, int]:
         """Records after ``iterator``, the next iterator (None when the shard is closed) and
@@ -31,8 +37,14 @@ class Boto3ShardSource:
         shards = self._client.list_shards(StreamName=self._name)["Shards"]
         return [str(s["ShardId"]) for s in shards]
 
-    def open(self, shard_id: str, *, position: str, timestamp: float | None = None,
-             after_sequence: str | None = None) -> str:
+    def open(
+        self,
+        shard_id: str,
+        *,
+        position: str,
+        timestamp: float | None = None,
+        after_sequence: str | None = None,
+    ) -> str:
         kwargs: dict[str, Any] = {"StreamName": self._name, "ShardId": shard_id}
         if after_sequence is not None:
             kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=after_sequence)

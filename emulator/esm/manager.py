@@ -187,9 +187,16 @@ class EsmManager:
         stats = self._stats.setdefault(config.uuid, MappingStats())
         if config.kind == "kinesis":
             return KinesisMappingPoller(
-                config, source=self._shard_source(config.event_source_arn), invoker=self._invoker,
-                sink=self._sink, clock=self._clock, region=self._region, observer=self._observer,
-                stats=stats, checkpoints=self._checkpoints.get(config.uuid), idle_poll_s=self._idle_poll_s,
+                config,
+                source=self._shard_source(config.event_source_arn),
+                invoker=self._invoker,
+                sink=self._sink,
+                clock=self._clock,
+                region=self._region,
+                observer=self._observer,
+                stats=stats,
+                checkpoints=self._checkpoints.get(config.uuid),
+                idle_poll_s=self._idle_poll_s,
                 start_iterators=self._pinned.get(config.uuid),
             )
         if self._sqs_factory is not None:

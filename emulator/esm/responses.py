@@ -28,7 +28,9 @@ class BatchVerdict:
     invoked: bool = True
 
 
-def read_response(outcome: InvokeOutcome, batch_ids: Sequence[str], *, report_item_failures: bool) -> BatchVerdict:
+def read_response(
+    outcome: InvokeOutcome, batch_ids: Sequence[str], *, report_item_failures: bool
+) -> BatchVerdict:
     if not outcome.invoked:
         return BatchVerdict("batch_failure", invoked=False)
     if outcome.function_error is not None:

@@ -31,9 +31,7 @@ class MappingStats:
             self.timeline.append((at, kind, n))
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            k: v for k, v in vars(self).items() if isinstance(v, int) and not k.startswith("_")
-        }
+        return {k: v for k, v in vars(self).items() if isinstance(v, int) and not k.startswith("_")}
 
 
 class MappingObserver(Protocol):
@@ -41,14 +39,16 @@ class MappingObserver(Protocol):
 
     def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None: ...
 
-    def on_gave_up(self, mapping_uuid: str, records: list[StreamRecord], condition: str,
-                   destination: str | None) -> None: ...
+    def on_gave_up(
+        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None
+    ) -> None: ...
 
 
 class NullObserver:
     def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None:
         return None
 
-    def on_gave_up(self, mapping_uuid: str, records: list[StreamRecord], condition: str,
-                   destination: str | None) -> None:
+    def on_gave_up(
+        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None
+    ) -> None:
         return None

@@ -36,7 +36,7 @@ With MaximumRecordAgeInSeconds 60 this gives the 8 invocations AWS recorded befo
 
 
 def retry_delay(retry_number: int) -> float:
-    return min(RETRY_BASE_S * 2 ** max(0, retry_number - 1), RETRY_CAP_S)
+    return min(RETRY_BASE_S * 2.0 ** max(0, retry_number - 1), RETRY_CAP_S)
 
 
 @dataclass
@@ -78,8 +78,13 @@ class StreamBatchProcessor:
 
     def shape(self, records: list[StreamRecord]) -> list[KinesisEventRecord]:
         return [
-            event_record(r, shard_id=self.shard_id, stream_arn=self.config.event_source_arn,
-                         region=self.region, role_arn=self.role_arn)
+            event_record(
+                r,
+                shard_id=self.shard_id,
+                stream_arn=self.config.event_source_arn,
+                region=self.region,
+                role_arn=self.role_arn,
+            )
             for r in records
         ]
 
@@ -174,7 +179,9 @@ class StreamBatchProcessor:
                 function_error=sub.last_error,
                 invoked=invoked,
             )
-            self.sink.send(destination, record, mapping_uuid=self.config.uuid, delivered=self.shape(sub.records))
+            self.sink.send(
+                destination, record, mapping_uuid=self.config.uuid, delivered=self.shape(sub.records)
+            )
             self.stats.add("records_dead_lettered", len(sub.records), at=now)
         else:
             self.stats.add("records_discarded", len(sub.records), at=now)

@@ -35,14 +35,16 @@ def check(expect: ExpectSpec, ledger: Ledger, latency: dict[str, float | None]) 
     if expect.delivered is not None:
         target = counts.sent - counts.dead_lettered - counts.filtered
         missing = [ledger.keys[i] for i in ledger.lost_indexes(limit=5)]
-        results.append(ExpectationResult(
-            name="delivered",
-            passed=counts.delivered >= target and counts.lost == 0,
-            expected=f"{target} events in s3://{expect.delivered.bucket} (every event not dead-lettered or filtered)",
-            actual=counts.delivered,
-            detail=f"{target - counts.delivered} missing" if counts.delivered < target else "",
-            near_misses=[{expect.delivered.correlate: key} for key in missing],
-        ))
+        results.append(
+            ExpectationResult(
+                name="delivered",
+                passed=counts.delivered >= target and counts.lost == 0,
+                expected=f"{target} events in s3://{expect.delivered.bucket} (all not dead-lettered or filtered)",
+                actual=counts.delivered,
+                detail=f"{target - counts.delivered} missing" if counts.delivered < target else "",
+                near_misses=[{expect.delivered.correlate: key} for key in missing],
+            )
+        )
     if expect.dead_letters is not None:
         spec = expect.dead_letters
         messages = [d for d in ledger.dead_letters if d.queue.rstrip("/").endswith("/" + spec.queue)]
@@ -58,38 +60,61 @@ def check(expect: ExpectSpec, ledger: Ledger, latency: dict[str, float | None]) 
         if spec.max is not None:
             ok &= n <= spec.max
             wanted.append(f"<= {spec.max}")
-        results.append(ExpectationResult(
-            name=f"dead_letters[{spec.queue}]",
-            passed=ok,
-            expected=f"messages {' and '.join(wanted) or 'any'}",
-            actual=n,
-            detail=f"{n - (spec.count or 0):+d} messages" if spec.count is not None and not ok else "",
-            near_misses=[d.body for d in messages[:3]],
-        ))
+        results.append(
+            ExpectationResult(
+                name=f"dead_letters[{spec.queue}]",
+                passed=ok,
+                expected=f"messages {' and '.join(wanted) or 'any'}",
+                actual=n,
+                detail=f"{n - (spec.count or 0):+d} messages" if spec.count is not None and not ok else "",
+                near_misses=[d.body for d in messages[:3]],
+            )
+        )
     if expect.latency is not None:
-        for key, budget in (("p50", expect.latency.p50_ms), ("p95", expect.latency.p95_ms),
-                            ("p99", expect.latency.p99_ms), ("max", expect.latency.max_ms)):
+        for key, budget in (
+            ("p50", expect.latency.p50_ms),
+            ("p95", expect.latency.p95_ms),
+            ("p99", expect.latency.p99_ms),
+            ("max", expect.latency.max_ms),
+        ):
             if budget is None:
                 continue
             value = latency.get(key)
             passed = value is not None and value <= budget
             over = "" if value is None else f"{value - budget:+.1f} ms against the budget"
-            results.append(ExpectationResult(
-                name=f"latency.{key}", passed=passed, expected=f"<= {budget:g} ms",
-                actual=None if value is None else round(value, 3),
-                detail="no event was delivered" if value is None else ("" if passed else over),
-            ))
+            results.append(
+                ExpectationResult(
+                    name=f"latency.{key}",
+                    passed=passed,
+                    expected=f"<= {budget:g} ms",
+                    actual=None if value is None else round(value, 3),
+                    detail="no event was delivered" if value is None else ("" if passed else over),
+                )
+            )
     allowed_lost = expect.lost.count if expect.lost is not None else 0
     lost = counts.lost
-    results.append(ExpectationResult(
-        name="lost", passed=lost == allowed_lost, expected=allowed_lost, actual=lost,
-        detail="" if lost == allowed_lost else "events that were neither delivered, dead-lettered nor filtered",
-        near_misses=[{"event": ledger.keys[i], "why": ledger.dropped.get(i, "unknown: never seen downstream")}
-                     for i in ledger.lost_indexes(limit=5)],
-    ))
+    results.append(
+        ExpectationResult(
+            name="lost",
+            passed=lost == allowed_lost,
+            expected=allowed_lost,
+            actual=lost,
+            detail=""
+            if lost == allowed_lost
+            else "events that were neither delivered, dead-lettered nor filtered",
+            near_misses=[
+                {"event": ledger.keys[i], "why": ledger.dropped.get(i, "unknown: never seen downstream")}
+                for i in ledger.lost_indexes(limit=5)
+            ],
+        )
+    )
     if expect.filtered is not None:
-        results.append(ExpectationResult(
-            name="filtered", passed=counts.filtered == expect.filtered.count,
-            expected=expect.filtered.count, actual=counts.filtered,
-        ))
+        results.append(
+            ExpectationResult(
+                name="filtered",
+                passed=counts.filtered == expect.filtered.count,
+                expected=expect.filtered.count,
+                actual=counts.filtered,
+            )
+        )
     return results

@@ -30,7 +30,9 @@ def explain_dead_letter(message: QueueMessage, ledger: Ledger, correlate: str | 
     letter = DeadLetter(queue=message.queue, body=body, sent=message.sent)
     if isinstance(body, dict) and "KinesisBatchInfo" in body:
         info = body["KinesisBatchInfo"]
-        letter.event_indexes = ledger.in_range(info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"])
+        letter.event_indexes = ledger.in_range(
+            info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"]
+        )
         letter.condition = body.get("requestContext", {}).get("condition")
         letter.batch_size = info.get("batchSize")
     elif isinstance(body, dict) and correlate and correlate in body:

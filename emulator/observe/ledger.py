@@ -29,8 +29,12 @@ class FateCounts:
 
     def as_dict(self) -> dict[str, int]:
         return {
-            "sent": self.sent, "delivered": self.delivered, "dead_lettered": self.dead_lettered,
-            "filtered": self.filtered, "lost": self.lost, "duplicates": self.duplicates,
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "dead_lettered": self.dead_lettered,
+            "filtered": self.filtered,
+            "lost": self.lost,
+            "duplicates": self.duplicates,
         }
 
 
@@ -154,8 +158,12 @@ class Ledger:
         fates = Counter(self.fate(i) for i in range(len(self.keys)))
         duplicates = sum(1 for n in self.deliveries if n > 1)
         return FateCounts(
-            sent=len(self.keys), delivered=fates["delivered"], dead_lettered=fates["dead_lettered"],
-            filtered=fates["filtered"], lost=fates["lost"], duplicates=duplicates,
+            sent=len(self.keys),
+            delivered=fates["delivered"],
+            dead_lettered=fates["dead_lettered"],
+            filtered=fates["filtered"],
+            lost=fates["lost"],
+            duplicates=duplicates,
         )
 
     def accounted(self) -> bool:

@@ -104,8 +104,12 @@ class QueueWatcher:
         out: list[QueueMessage] = []
         while True:
             response = self._sqs.receive_message(
-                QueueUrl=self._url, MaxNumberOfMessages=10, VisibilityTimeout=43200, WaitTimeSeconds=0,
-                AttributeNames=["All"], MessageAttributeNames=["All"],
+                QueueUrl=self._url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=43200,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
             )
             messages = response.get("Messages", [])
             if not messages:

@@ -44,7 +44,9 @@ class KinesisProducer:
     max_batch = 500
     max_bytes = 5 * 1024 * 1024
 
-    def __init__(self, kinesis_client: Any, stream_name: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, kinesis_client: Any, stream_name: str, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._client = kinesis_client
         self._stream = stream_name
         self._sleep = sleep
@@ -160,6 +162,11 @@ def replay(
             on_progress(sent)
     duration = max(time.monotonic() - t0, 1e-9)
     return ReplayStats(
-        sent=sent, failed=failed, asked_rate=rate, achieved_rate=sent / duration, duration_s=duration,
-        started=started_wall, finished=time.time(),
+        sent=sent,
+        failed=failed,
+        asked_rate=rate,
+        achieved_rate=sent / duration,
+        duration_s=duration,
+        started=started_wall,
+        finished=time.time(),
     )

@@ -24,8 +24,20 @@ def test_moto_version_is_the_one_the_seams_were_written_for() -> None:
 def test_lambda_invoke_seam() -> None:
     assert params(LambdaFunction.invoke) == ["self", "body", "request_headers", "response_headers"]
     source = inspect.getsource(LambdaFunction.__init__) + inspect.getsource(LambdaFunction)
-    for attribute in ("function_name", "function_arn", "handler", "code_bytes", "code_sha_256", "run_time",
-                      "timeout", "memory_size", "environment_vars", "region", "version", "role"):
+    for attribute in (
+        "function_name",
+        "function_arn",
+        "handler",
+        "code_bytes",
+        "code_sha_256",
+        "run_time",
+        "timeout",
+        "memory_size",
+        "environment_vars",
+        "region",
+        "version",
+        "role",
+    ):
         assert f"self.{attribute}" in source, attribute
 
 
@@ -40,9 +52,19 @@ def test_esm_control_seam() -> None:
     assert "lambda_event_source_mappings" in inspect.getsource(Stream.__init__)
     assert "lambda_event_source_mappings" in inspect.getsource(Queue.__init__)
     source = inspect.getsource(EventSourceMapping.__init__)
-    for attribute in ("bisect_on_error", "destination_config", "filter_criteria", "function_response_types",
-                      "max_batch_window", "max_record_age", "max_retry_attempts", "parallelization_factor",
-                      "scaling_config", "tumbling_window", "starting_position_timestamp"):
+    for attribute in (
+        "bisect_on_error",
+        "destination_config",
+        "filter_criteria",
+        "function_response_types",
+        "max_batch_window",
+        "max_record_age",
+        "max_retry_attempts",
+        "parallelization_factor",
+        "scaling_config",
+        "tumbling_window",
+        "starting_position_timestamp",
+    ):
         assert f"self.{attribute}" in source, attribute
 
 

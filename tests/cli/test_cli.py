@@ -12,8 +12,14 @@ SMOKE = ROOT / "scenarios" / "clickstream-smoke.yaml"
 
 
 def pipemu(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "emulator.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=180, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "COLUMNS": "200"})
+    return subprocess.run(
+        [sys.executable, "-m", "emulator.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "COLUMNS": "200"},
+    )
 
 
 def scenario_copy(tmp_path: Path, replace: tuple[str, str] | None = None) -> Path:
@@ -27,7 +33,9 @@ def scenario_copy(tmp_path: Path, replace: tuple[str, str] | None = None) -> Pat
 
 
 def test_replay_passes_writes_the_report_and_exits_0(tmp_path: Path) -> None:
-    done = pipemu("replay", str(SMOKE), "--count", "200", "--rate", "2000", "--report-dir", "out", cwd=tmp_path)
+    done = pipemu(
+        "replay", str(SMOKE), "--count", "200", "--rate", "2000", "--report-dir", "out", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASSED" in done.stdout
     report = json.loads((tmp_path / "out" / "report.json").read_text())
@@ -35,7 +43,10 @@ def test_replay_passes_writes_the_report_and_exits_0(tmp_path: Path) -> None:
 
 
 def test_an_expectation_that_cannot_hold_exits_1_and_says_by_how_much(tmp_path: Path) -> None:
-    path = scenario_copy(tmp_path, ("dead_letters: {queue: clicks-dlq, count: 0}", "dead_letters: {queue: clicks-dlq, count: 3}"))
+    path = scenario_copy(
+        tmp_path,
+        ("dead_letters: {queue: clicks-dlq, count: 0}", "dead_letters: {queue: clicks-dlq, count: 3}"),
+    )
     done = pipemu("replay", str(path), "--count", "50", "--rate", "5000", cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "dead_letters[clicks-dlq]: expected messages == 3, got 0 (-3 messages)" in done.stderr

@@ -21,8 +21,17 @@ STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
 
 
 def config(**overrides: Any) -> MappingConfig:
-    base: dict[str, Any] = dict(uuid="u-1", function_arn=FN, event_source_arn=STREAM, kind="kinesis", enabled=True,
-                                batch_size=100, window_s=0, starting_position="TRIM_HORIZON", on_failure_arn=DLQ)
+    base: dict[str, Any] = dict(
+        uuid="u-1",
+        function_arn=FN,
+        event_source_arn=STREAM,
+        kind="kinesis",
+        enabled=True,
+        batch_size=100,
+        window_s=0,
+        starting_position="TRIM_HORIZON",
+        on_failure_arn=DLQ,
+    )
     base.update(overrides)
     return MappingConfig(**base)
 
@@ -30,8 +39,16 @@ def config(**overrides: Any) -> MappingConfig:
 def processor(cfg: MappingConfig, invoker: ScriptedInvoker, clock: FakeClock | None = None):
     sink, observer, checkpoints = RecordingSink(), RecordingObserver(), []
     p = StreamBatchProcessor(
-        cfg, shard_id="shardId-000000000000", region="us-east-1", role_arn="arn:aws:iam::1:role/r", invoker=invoker,
-        sink=sink, clock=clock or FakeClock(), stats=MappingStats(), observer=observer, stop=threading.Event(),
+        cfg,
+        shard_id="shardId-000000000000",
+        region="us-east-1",
+        role_arn="arn:aws:iam::1:role/r",
+        invoker=invoker,
+        sink=sink,
+        clock=clock or FakeClock(),
+        stats=MappingStats(),
+        observer=observer,
+        stop=threading.Event(),
         on_checkpoint=checkpoints.append,
     )
     return p, sink, observer, checkpoints
@@ -58,9 +75,17 @@ def test_retries_exhausted_sends_one_message_with_invoke_count_one_plus_retries(
     assert dest == DLQ
     assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert message["requestContext"]["approximateInvokeCount"] == 2
-    assert message["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert message["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
     assert message["KinesisBatchInfo"]["batchSize"] == 1
-    assert message["KinesisBatchInfo"]["startSequenceNumber"] == message["KinesisBatchInfo"]["endSequenceNumber"] == "1"
+    assert (
+        message["KinesisBatchInfo"]["startSequenceNumber"]
+        == message["KinesisBatchInfo"]["endSequenceNumber"]
+        == "1"
+    )
     assert list(message) == ["requestContext", "responseContext", "version", "timestamp", "KinesisBatchInfo"]
     assert checkpoints == ["1"]
 
@@ -85,16 +110,21 @@ def test_report_batch_item_failures_retries_from_the_lowest_failed_record() -> N
     assert message["KinesisBatchInfo"]["startSequenceNumber"] == "6"
 
 
-@pytest.mark.parametrize("response", [
-    {"batchItemFailures": [{"itemIdentifier": 123}]},
-    {"batchItemFailures": [{"itemIdentifier": ""}]},
-    {"batchItemFailures": [{"itemIdentifier": None}]},
-    {"batchItemFailures": [{"foo": 123}]},
-    {"batchItemFailures": [{"foo": None}]},
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"batchItemFailures": [{"itemIdentifier": 123}]},
+        {"batchItemFailures": [{"itemIdentifier": ""}]},
+        {"batchItemFailures": [{"itemIdentifier": None}]},
+        {"batchItemFailures": [{"foo": 123}]},
+        {"batchItemFailures": [{"foo": None}]},
+    ],
+)
 def test_invalid_item_identifiers_fail_the_whole_batch(response: Any) -> None:
     invoker = ScriptedInvoker(returns(response))
-    p, sink, _, _ = processor(config(batch_size=1, max_retry_attempts=2, report_batch_item_failures=True), invoker)
+    p, sink, _, _ = processor(
+        config(batch_size=1, max_retry_attempts=2, report_batch_item_failures=True), invoker
+    )
     p.process(records(1))
     assert len(invoker.calls) == 3
     [(_, message, _)] = sink.sent
@@ -105,7 +135,9 @@ def test_invalid_item_identifiers_fail_the_whole_batch(response: Any) -> None:
 @pytest.mark.parametrize("response", [None, [], {}, {"batchItemFailures": []}, {"batchItemFailures": None}])
 def test_success_variants_invoke_once(response: Any) -> None:
     invoker = ScriptedInvoker(returns(response))
-    p, sink, _, _ = processor(config(batch_size=1, max_retry_attempts=2, report_batch_item_failures=True), invoker)
+    p, sink, _, _ = processor(
+        config(batch_size=1, max_retry_attempts=2, report_batch_item_failures=True), invoker
+    )
     p.process(records(1))
     assert len(invoker.calls) == 1
     assert sink.sent == []
@@ -136,7 +168,9 @@ def test_record_age_exceeded_while_retrying_counts_invocations_and_has_no_respon
     # conformance expire-while-retrying: MRA -1, age 60 -> RecordAgeExceeded after 8 invocations
     clock = FakeClock()
     invoker = ScriptedInvoker(unhandled)
-    p, sink, _, _ = processor(config(batch_size=1, max_record_age_s=60, max_retry_attempts=-1), invoker, clock)
+    p, sink, _, _ = processor(
+        config(batch_size=1, max_record_age_s=60, max_retry_attempts=-1), invoker, clock
+    )
     p.process(records(1, arrival=clock.now()))
     [(_, message, _)] = sink.sent
     assert message["requestContext"]["condition"] == "RecordAgeExceeded"
@@ -149,7 +183,9 @@ def test_expired_records_are_split_off_and_the_fresh_ones_invoked() -> None:
     # conformance discard_records: one old record -> its own message (count 1); 5 fresh -> function
     clock = FakeClock()
     invoker = ScriptedInvoker(ok)
-    p, sink, _, _ = processor(config(batch_size=10, max_record_age_s=60, max_retry_attempts=0), invoker, clock)
+    p, sink, _, _ = processor(
+        config(batch_size=10, max_record_age_s=60, max_retry_attempts=0), invoker, clock
+    )
     old = records(1, arrival=clock.now() - 80)
     fresh = records(5, start=2, arrival=clock.now())
     p.process(old + fresh)

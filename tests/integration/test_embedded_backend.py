@@ -27,8 +27,12 @@ def create_function(pipemu, name: str, source: str, **kwargs) -> str:
     except ClientError:
         role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     response = pipemu.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
-        Code={"ZipFile": zipped(source)}, **kwargs,
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": zipped(source)},
+        **kwargs,
     )
     return str(response["FunctionArn"])
 
@@ -54,7 +58,11 @@ def test_reset_deletes_resources(pipemu) -> None:
 
 
 def test_invoke_runs_the_handler_in_our_runtime(pipemu) -> None:
-    create_function(pipemu, "echo", "def handler(event, context):\n    return {'got': event, 'fn': context.function_name}\n")
+    create_function(
+        pipemu,
+        "echo",
+        "def handler(event, context):\n    return {'got': event, 'fn': context.function_name}\n",
+    )
     response = pipemu.client("lambda").invoke(FunctionName="echo", Payload=json.dumps({"a": 1}))
     assert json.loads(response["Payload"].read()) == {"got": {"a": 1}, "fn": "echo"}
     assert "FunctionError" not in response
@@ -70,17 +78,25 @@ def test_uncaught_exception_is_unhandled_with_aws_error_payload(pipemu) -> None:
 
 
 def test_s3_notification_invokes_the_function_asynchronously(pipemu) -> None:
-    arn = create_function(pipemu, "copy", (
-        "import boto3\n"
-        "def handler(event, context):\n"
-        "    key = event['Records'][0]['s3']['object']['key']\n"
-        "    boto3.client('s3').put_object(Bucket='dst', Key=key, Body=b'seen')\n"
-    ))
+    arn = create_function(
+        pipemu,
+        "copy",
+        (
+            "import boto3\n"
+            "def handler(event, context):\n"
+            "    key = event['Records'][0]['s3']['object']['key']\n"
+            "    boto3.client('s3').put_object(Bucket='dst', Key=key, Body=b'seen')\n"
+        ),
+    )
     s3 = pipemu.client("s3")
     s3.create_bucket(Bucket="src")
     s3.create_bucket(Bucket="dst")
-    s3.put_bucket_notification_configuration(Bucket="src", NotificationConfiguration={
-        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_bucket_notification_configuration(
+        Bucket="src",
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
     s3.put_object(Bucket="src", Key="k1", Body=b"x")
     waiter = s3.get_waiter("object_exists")
     waiter.wait(Bucket="dst", Key="k1", WaiterConfig={"Delay": 0.05, "MaxAttempts": 200})
@@ -101,11 +117,20 @@ def test_kinesis_mapping_answers_like_aws(pipemu) -> None:
     created = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="f", StartingPosition="LATEST")
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 202
     assert created["State"] == "Creating"
-    expected = {"BatchSize": 100, "BisectBatchOnFunctionError": False, "DestinationConfig": {"OnFailure": {}},
-                "FunctionResponseTypes": [], "LastProcessingResult": "No records processed",
-                "MaximumBatchingWindowInSeconds": 0, "MaximumRecordAgeInSeconds": -1, "MaximumRetryAttempts": -1,
-                "ParallelizationFactor": 1, "StartingPosition": "LATEST", "StateTransitionReason": "User action",
-                "TumblingWindowInSeconds": 0}
+    expected = {
+        "BatchSize": 100,
+        "BisectBatchOnFunctionError": False,
+        "DestinationConfig": {"OnFailure": {}},
+        "FunctionResponseTypes": [],
+        "LastProcessingResult": "No records processed",
+        "MaximumBatchingWindowInSeconds": 0,
+        "MaximumRecordAgeInSeconds": -1,
+        "MaximumRetryAttempts": -1,
+        "ParallelizationFactor": 1,
+        "StartingPosition": "LATEST",
+        "StateTransitionReason": "User action",
+        "TumblingWindowInSeconds": 0,
+    }
     assert {k: created[k] for k in expected} == expected
     assert lam.get_event_source_mapping(UUID=created["UUID"])["State"] == "Enabled"
     # duplicate pair -> 409 with AWS's message
@@ -113,15 +138,19 @@ def test_kinesis_mapping_answers_like_aws(pipemu) -> None:
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="f", StartingPosition="LATEST")
     assert info.value.response["Error"]["Code"] == "ResourceConflictException"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
-    assert f"Please update or delete the existing mapping with UUID {created['UUID']}" in info.value.response["Error"]["Message"]
+    assert (
+        f"Please update or delete the existing mapping with UUID {created['UUID']}"
+        in info.value.response["Error"]["Message"]
+    )
 
 
 def test_mapping_on_a_missing_stream_is_refused(pipemu) -> None:
     create_function(pipemu, "f", "def handler(e, c):\n    return None\n")
     missing = "arn:aws:kinesis:us-east-1:123456789012:stream/nope"
     with pytest.raises(ClientError) as info:
-        pipemu.client("lambda").create_event_source_mapping(EventSourceArn=missing, FunctionName="f",
-                                                           StartingPosition="LATEST")
+        pipemu.client("lambda").create_event_source_mapping(
+            EventSourceArn=missing, FunctionName="f", StartingPosition="LATEST"
+        )
     assert info.value.response["Error"]["Code"] == "InvalidParameterValueException"
     assert info.value.response["Error"]["Message"] == f"Stream not found: {missing}"
 
@@ -129,8 +158,9 @@ def test_mapping_on_a_missing_stream_is_refused(pipemu) -> None:
 def test_moto_no_longer_delivers_records_itself(pipemu) -> None:
     create_function(pipemu, "f", "def handler(e, c):\n    return None\n")
     arn = _stream(pipemu)
-    pipemu.client("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName="f",
-                                                        StartingPosition="TRIM_HORIZON")
+    pipemu.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="f", StartingPosition="TRIM_HORIZON"
+    )
     from moto.kinesis.models import kinesis_backends
 
     stream = kinesis_backends["123456789012"]["us-east-1"].streams["s"]

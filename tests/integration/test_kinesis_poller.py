@@ -52,12 +52,17 @@ def setup(pipemu, shards: int = 1) -> str:
 
 def put(pipemu, items: list[dict[str, Any]], key: str = "k") -> list[dict[str, Any]]:
     response = pipemu.client("kinesis").put_records(
-        StreamName="s", Records=[{"Data": json.dumps(i).encode(), "PartitionKey": key} for i in items])
+        StreamName="s", Records=[{"Data": json.dumps(i).encode(), "PartitionKey": key} for i in items]
+    )
     return list(response["Records"])
 
 
 def mapping(pipemu, arn: str, **kwargs: Any) -> str:
-    uuid = str(pipemu.client("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName="rec", **kwargs)["UUID"])
+    uuid = str(
+        pipemu.client("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName="rec", **kwargs)[
+            "UUID"
+        ]
+    )
     pipemu.backend.esm.wait_synced()
     return uuid
 
@@ -83,8 +88,16 @@ def test_delivered_record_has_the_aws_shape(pipemu) -> None:
     put(pipemu, [{"i": 1}], key="test_0")
     [call] = wait_for("1 call", lambda: calls(pipemu), lambda c: len(c) == 1)
     record = call["record"]
-    assert set(record) == {"kinesis", "eventSource", "eventVersion", "eventID", "eventName", "invokeIdentityArn",
-                           "awsRegion", "eventSourceARN"}
+    assert set(record) == {
+        "kinesis",
+        "eventSource",
+        "eventVersion",
+        "eventID",
+        "eventName",
+        "invokeIdentityArn",
+        "awsRegion",
+        "eventSourceARN",
+    }
     assert record["eventSource"] == "aws:kinesis" and record["eventName"] == "aws:kinesis:record"
     assert record["eventID"] == f"shardId-000000000000:{record['kinesis']['sequenceNumber']}"
     assert record["eventSourceARN"] == arn
@@ -144,7 +157,9 @@ def test_order_is_kept_per_shard_across_many_batches(pipemu) -> None:
     for seqs in per_shard.values():
         assert seqs == sorted(seqs)
     for key in ("a", "b", "c", "d"):
-        in_order = [d["i"] for c in sorted(got, key=lambda c: int(c["seqs"][0])) for d in c["data"] if d["key"] == key]
+        in_order = [
+            d["i"] for c in sorted(got, key=lambda c: int(c["seqs"][0])) for d in c["data"] if d["key"] == key
+        ]
         assert in_order == list(range(25))
 
 

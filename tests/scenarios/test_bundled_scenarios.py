@@ -47,8 +47,17 @@ def test_counts_are_overridable_and_reports_are_written(pipemu, tmp_path: Path, 
     result = pipemu.replay(SCENARIOS / "clickstream-smoke.yaml", count=count, rate=5000)
     assert result.events.sent == count and result.passed, result.summary()
     report = json.loads(result.write(tmp_path).read_text())
-    assert set(report) >= {"scenario", "backend", "seed", "passed", "events", "latency_ms", "throughput_eps",
-                           "duration_s", "expectations"}
+    assert set(report) >= {
+        "scenario",
+        "backend",
+        "seed",
+        "passed",
+        "events",
+        "latency_ms",
+        "throughput_eps",
+        "duration_s",
+        "expectations",
+    }
     assert report["events"]["sent"] == count
     assert {"sent", "delivered", "dead_lettered", "filtered", "lost"} <= set(report["events"])
     assert set(report["latency_ms"]) == {"p50", "p95", "p99", "max"}

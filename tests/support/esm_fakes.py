@@ -11,11 +11,17 @@ from emulator.esm.invoker import InvokeOutcome
 from emulator.esm.kinesis_events import KinesisEventRecord, OnFailureRecord, StreamRecord
 
 
-def records(n: int, *, start: int = 1, arrival: float = 1_700_000_000.0, data: Callable[[int], Any] | None = None
-            ) -> list[StreamRecord]:
+def records(
+    n: int, *, start: int = 1, arrival: float = 1_700_000_000.0, data: Callable[[int], Any] | None = None
+) -> list[StreamRecord]:
     make = data or (lambda i: {"i": i})
     return [
-        StreamRecord(sequence_number=str(i), partition_key=f"pk-{i}", data=json.dumps(make(i)).encode(), arrival=arrival)
+        StreamRecord(
+            sequence_number=str(i),
+            partition_key=f"pk-{i}",
+            data=json.dumps(make(i)).encode(),
+            arrival=arrival,
+        )
         for i in range(start, start + n)
     ]
 
@@ -32,8 +38,10 @@ class ScriptedInvoker:
         self.calls.append([r["kinesis"]["sequenceNumber"] for r in event["Records"]])
         import base64
 
-        decoded = [json.loads(base64.b64decode(r["kinesis"]["data"])) | {"_seq": r["kinesis"]["sequenceNumber"]}
-                   for r in event["Records"]]
+        decoded = [
+            json.loads(base64.b64decode(r["kinesis"]["data"])) | {"_seq": r["kinesis"]["sequenceNumber"]}
+            for r in event["Records"]
+        ]
         return self.respond(decoded)
 
     def role_arn(self, function_arn: str) -> str:
@@ -60,8 +68,14 @@ def returns(value: Any) -> Callable[[Sequence[dict[str, Any]]], InvokeOutcome]:
 class RecordingSink:
     sent: list[tuple[str, OnFailureRecord, list[KinesisEventRecord]]] = field(default_factory=list)
 
-    def send(self, destination_arn: str, record: OnFailureRecord, *, mapping_uuid: str,
-             delivered: Sequence[KinesisEventRecord]) -> None:
+    def send(
+        self,
+        destination_arn: str,
+        record: OnFailureRecord,
+        *,
+        mapping_uuid: str,
+        delivered: Sequence[KinesisEventRecord],
+    ) -> None:
         self.sent.append((destination_arn, record, list(delivered)))
 
 
@@ -73,6 +87,7 @@ class RecordingObserver:
     def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None:
         self.filtered.extend(records)
 
-    def on_gave_up(self, mapping_uuid: str, records: list[StreamRecord], condition: str,
-                   destination: str | None) -> None:
+    def on_gave_up(
+        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None
+    ) -> None:
         self.gave_up.append((records, condition, destination))

@@ -237,12 +237,12 @@ def install(listener: Listener) -> None:
         _originals["get_configuration"] = EventSourceMapping.get_configuration
         _originals["respond_create"] = LambdaResponse.create_event_source_mapping
         _originals["respond_update"] = LambdaResponse.update_event_source_mapping
-        LambdaResponse.create_event_source_mapping = _respond_create
-        LambdaResponse.update_event_source_mapping = _respond_update
-        LambdaBackend.create_event_source_mapping = _create
-        LambdaBackend.update_event_source_mapping = _update
-        LambdaBackend.delete_event_source_mapping = _delete
-        EventSourceMapping.get_configuration = _get_configuration
+        setattr(LambdaResponse, "create_event_source_mapping", _respond_create)
+        setattr(LambdaResponse, "update_event_source_mapping", _respond_update)
+        setattr(LambdaBackend, "create_event_source_mapping", _create)
+        setattr(LambdaBackend, "update_event_source_mapping", _update)
+        setattr(LambdaBackend, "delete_event_source_mapping", _delete)
+        setattr(EventSourceMapping, "get_configuration", _get_configuration)
 
 
 def uninstall() -> None:
@@ -251,10 +251,10 @@ def uninstall() -> None:
         _listener = None
         if not _originals:
             return
-        LambdaBackend.create_event_source_mapping = _originals.pop("create")
-        LambdaBackend.update_event_source_mapping = _originals.pop("update")
-        LambdaBackend.delete_event_source_mapping = _originals.pop("delete")
-        EventSourceMapping.get_configuration = _originals.pop("get_configuration")
-        LambdaResponse.create_event_source_mapping = _originals.pop("respond_create")
-        LambdaResponse.update_event_source_mapping = _originals.pop("respond_update")
+        setattr(LambdaBackend, "create_event_source_mapping", _originals.pop("create"))
+        setattr(LambdaBackend, "update_event_source_mapping", _originals.pop("update"))
+        setattr(LambdaBackend, "delete_event_source_mapping", _originals.pop("delete"))
+        setattr(EventSourceMapping, "get_configuration", _originals.pop("get_configuration"))
+        setattr(LambdaResponse, "create_event_source_mapping", _originals.pop("respond_create"))
+        setattr(LambdaResponse, "update_event_source_mapping", _originals.pop("respond_update"))
         _processing_results.clear()

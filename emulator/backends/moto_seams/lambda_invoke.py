@@ -102,13 +102,13 @@ def install(router: InvocationRouter) -> None:
     _router = router
     if _original is None:
         _original = LambdaFunction.invoke
-        LambdaFunction.invoke = _patched_invoke
+        setattr(LambdaFunction, "invoke", _patched_invoke)
 
 
 def uninstall() -> None:
     global _original, _router
     if _original is not None:
-        LambdaFunction.invoke = _original
+        setattr(LambdaFunction, "invoke", _original)
         _original = None
     _router = None
 

@@ -24,7 +24,9 @@ _listener: Listener | None = None
 _lock = threading.Lock()
 
 
-def _patched_put_object(self: Any, bucket_name: str, key_name: str, value: bytes, *args: Any, **kwargs: Any) -> Any:
+def _patched_put_object(
+    self: Any, bucket_name: str, key_name: str, value: bytes, *args: Any, **kwargs: Any
+) -> Any:
     assert _original is not None
     key = _original(self, bucket_name, key_name, value, *args, **kwargs)
     listener = _listener
@@ -39,7 +41,7 @@ def install(listener: Listener) -> None:
         _listener = listener
         if _original is None:
             _original = S3Backend.put_object
-            S3Backend.put_object = _patched_put_object
+            setattr(S3Backend, "put_object", _patched_put_object)
 
 
 def uninstall() -> None:
@@ -47,5 +49,5 @@ def uninstall() -> None:
     with _lock:
         _listener = None
         if _original is not None:
-            S3Backend.put_object = _original
+            setattr(S3Backend, "put_object", _original)
             _original = None
