@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.backends.base import Backend
-from emulator.backends.embedded import EmbeddedBackend
+from emulator.backends.embedded import EmbeddedBackend, InvocationRecord
 from emulator.deploy import Deployer, Deployment
 from emulator.errors import ConfigError, WaitTimeout
 from emulator.esm.kinesis_events import StreamRecord
@@ -55,6 +55,8 @@ class RunResult:
     ledger: Ledger = field(default_factory=Ledger, repr=False)
     deployment: Deployment | None = None
     timed_out: bool = False
+    timeline: list[tuple[float, str, int]] = field(default_factory=list, repr=False)
+    invocations: list[InvocationRecord] = field(default_factory=list, repr=False)
 
     @property
     def failures(self) -> list[ExpectationResult]:
@@ -103,6 +105,55 @@ class RunResult:
             ],
             "timed_out": self.timed_out,
             "replay_command": self.command,
+        }
+
+    def report_data(self, *, max_points: int = 5000) -> dict[str, Any]:
+        """Everything the HTML report draws: report.json plus time series (seconds since the replay began)."""
+        t0 = self.replay.started
+        ledger = self.ledger
+        latency_points = [
+            [round(sent - t0, 4), round((done - sent) * 1000, 3)]
+            for sent, done in zip(ledger.sent_at, ledger.delivered_at, strict=True)
+            if not math.isnan(sent) and not math.isnan(done)
+        ]
+        step = max(1, len(latency_points) // max_points)
+        sent_times = [t - t0 for t in ledger.sent_at if not math.isnan(t)]
+        done_times = [t - t0 for t in ledger.delivered_at if not math.isnan(t)]
+        end = max([*sent_times, *done_times, 0.0])
+        bucket = max(0.1, round(end / 60, 1)) if end > 0 else 1.0
+        n_buckets = int(end / bucket) + 1
+        sent_hist, done_hist = [0] * n_buckets, [0] * n_buckets
+        for t in sent_times:
+            sent_hist[min(n_buckets - 1, max(0, int(t / bucket)))] += 1
+        for t in done_times:
+            done_hist[min(n_buckets - 1, max(0, int(t / bucket)))] += 1
+        events_over_time = [[round(t - t0, 4), kind, n] for t, kind, n in self.timeline]
+        failed = [i for i in self.invocations if i.error is not None][:20]
+        return {
+            **self.to_json(),
+            "series": {
+                "latency": latency_points[::step],
+                "throughput": {
+                    "bucket_s": bucket,
+                    "sent_per_s": [round(n / bucket, 1) for n in sent_hist],
+                    "delivered_per_s": [round(n / bucket, 1) for n in done_hist],
+                    "asked_per_s": self.replay.asked_rate,
+                },
+                "mapping_events": events_over_time,
+                "invocations": [
+                    [round(i.started - t0, 4), i.function, round(i.duration_ms, 3), i.cold_start, i.error is not None]
+                    for i in self.invocations[:: max(1, len(self.invocations) // max_points)]
+                ],
+            },
+            "failed_invocations": [
+                {"function": i.function, "request_id": i.request_id, "error": i.error, "logs": i.logs[-4000:]}
+                for i in failed
+            ],
+            "dead_letter_samples": [
+                {"queue": d.queue, "condition": d.condition, "batch_size": d.batch_size, "body": d.body,
+                 "events": [ledger.keys[i] for i in d.event_indexes[:10]]}
+                for d in ledger.dead_letters[:20]
+            ],
         }
 
     def summary(self) -> str:
@@ -283,9 +334,14 @@ def _run(
     duration = max(last, stats.finished) - stats.started
     mappings = {}
     functions: dict[str, dict[str, Any]] = {}
+    timeline: list[tuple[float, str, int]] = []
+    invocations: list[InvocationRecord] = []
     if embedded is not None and embedded.esm is not None:
-        mappings = {uuid: s.as_dict() for uuid, s in embedded.esm.stats().items()}
+        mapping_stats = embedded.esm.stats()
+        mappings = {uuid: s.as_dict() for uuid, s in mapping_stats.items()}
+        timeline = sorted(entry for s in mapping_stats.values() for entry in list(s.timeline))
         functions = _function_stats(embedded)
+        invocations = list(embedded.invocations)
     return RunResult(
         scenario=spec.name,
         backend=getattr(backend, "name", "unknown"),
@@ -306,6 +362,8 @@ def _run(
         ),
         mappings=mappings,
         functions=functions,
+        timeline=timeline,
+        invocations=invocations,
         ledger=ledger,
         deployment=deployment,
         timed_out=timed_out,

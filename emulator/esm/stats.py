@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -26,9 +27,10 @@ class MappingStats:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, kind: str, n: int = 1, *, at: float) -> None:
+        """Count ``n`` of ``kind`` at emulated time ``at``; the timeline keeps wall time, for reports."""
         with self._lock:
             setattr(self, kind, getattr(self, kind) + n)
-            self.timeline.append((at, kind, n))
+            self.timeline.append((time.time(), kind, n))
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in vars(self).items() if isinstance(v, int) and not k.startswith("_")}
