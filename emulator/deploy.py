@@ -49,6 +49,16 @@ class Deployment:
     mappings: list[str] = field(default_factory=list)  # UUIDs in spec order
     state_machines: dict[str, str] = field(default_factory=dict)
 
+    def concurrency(self, spec: PipelineSpec) -> dict[str, int]:
+        """Concurrent invocations each function's stream mappings drive: shards x ParallelizationFactor."""
+        out = {arn: 1 for arn in self.functions.values()}
+        for m in spec.mappings:
+            if m.source.startswith("stream/"):
+                arn = self.functions[m.function]
+                shards = spec.streams[m.source.split("/", 1)[1]].shards
+                out[arn] = min(10, max(out[arn], shards * (m.parallelization_factor or 1)))
+        return out
+
     def arn_of(self, ref: str) -> str:
         """ARN for a spec reference like ``queue/dlq``, ``topic/alerts``, ``bucket/out``, ``stream/clicks``."""
         kind, name = ref.split("/", 1)

@@ -63,7 +63,9 @@ class Pipemu:
         return self.backend.client(service)
 
     def deploy(self, pipeline: str | Path) -> Deployment:
-        deployment = Deployer(self.backend.client).deploy(load_pipeline(pipeline))
+        spec = load_pipeline(pipeline)
+        deployment = Deployer(self.backend.client).deploy(spec)
+        self.backend.warm(deployment.concurrency(spec))
         if self.backend.esm is not None:
             self.backend.esm.wait_synced()
         return deployment

@@ -284,6 +284,7 @@ def _run(
         stack.callback(embedded.set_observer, None)
     deployment = Deployer(backend.client).deploy(pipeline)
     if embedded is not None and embedded.esm is not None:
+        embedded.warm(deployment.concurrency(pipeline))
         embedded.esm.wait_synced()
 
     feed: PushFeed | PollingFeed | None = None

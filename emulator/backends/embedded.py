@@ -24,11 +24,14 @@ from emulator.backends.base import DEFAULT_REGION, Capabilities, client_env, mak
 from emulator.backends.moto_seams import esm_control, lambda_invoke, s3_arrivals, sfn_config
 from emulator.clock import ScaledClock
 from emulator.errors import EmulatorDied, HarnessError
+from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import Boto3FailureSink
 from emulator.esm.invoker import InvokeOutcome
 from emulator.esm.kinesis_source import Boto3ShardSource
 from emulator.esm.manager import EsmManager
-from emulator.esm.stats import MappingObserver
+from emulator.esm.sqs_poller import SqsMappingPoller
+from emulator.esm.sqs_source import Boto3QueueSource
+from emulator.esm.stats import MappingObserver, MappingStats
 from emulator.runtime import FunctionSpec, InvocationResult, LambdaRuntime
 
 log = logging.getLogger(__name__)
@@ -197,14 +200,29 @@ class EmbeddedBackend:
         self._router = _Router(self)
         lambda_invoke.install(self._router)
         sfn_config.install()
+        invoker = _RuntimeInvoker(self)
+
+        def sqs_poller(config: MappingConfig, *, stats: MappingStats, observer: MappingObserver) -> SqsMappingPoller:
+            source = Boto3QueueSource(self.client("sqs"), config.event_source_arn)
+            return SqsMappingPoller(
+                config,
+                source=source,
+                invoker=invoker,
+                clock=self.clock,
+                region=self.region,
+                observer=observer,
+                stats=stats,
+            )
+
         self.esm = EsmManager(
             lambda_client=self.client("lambda"),
             shard_source=lambda arn: Boto3ShardSource(self.client("kinesis"), arn),
-            invoker=_RuntimeInvoker(self),
+            invoker=invoker,
             sink=Boto3FailureSink(self.client),
             clock=self.clock,
             region=self.region,
             observer=self._observer,
+            sqs_poller_factory=sqs_poller,
         )
         esm_control.install(self.esm.notify)
         s3_arrivals.install(self._on_s3_put)
@@ -267,6 +285,16 @@ class EmbeddedBackend:
     def set_observer(self, observer: MappingObserver | None) -> None:
         if self.esm is not None:
             self.esm.set_observer(observer)
+
+    def warm(self, workers: dict[str, int]) -> None:
+        """Load every handler now, ``workers[arn]`` warm workers each (like provisioned concurrency): a missing
+        module or function is a HandlerError at deploy, before any event is sent, and the first events do not
+        pay cold starts."""
+        runtime = self.runtime
+        if runtime is None:
+            raise EmulatorDied("the embedded backend is stopped")
+        for arn, count in workers.items():
+            runtime.check_handler(lambda_invoke.function_spec(lambda_invoke.find_function(arn)), workers=count)
 
     # -- invocations -----------------------------------------------------------------------------------
     def invoke_function(self, fn: FunctionSpec, payload: bytes) -> InvocationResult:

@@ -75,9 +75,9 @@ def generate(
     return _events(build, count, scenario.events.partition_key, rng)
 
 
-def _events(build: Callable[[], Obj], count: int, key_field: str | None, rng: random.Random) -> Iterator[
-    GeneratedEvent
-]:
+def _events(
+    build: Callable[[], Obj], count: int, key_field: str | None, rng: random.Random
+) -> Iterator[GeneratedEvent]:
     encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     getrandbits = rng.getrandbits
     for index in range(count):
@@ -115,8 +115,7 @@ class _Compiler:
         if isinstance(spec, ChoiceField):
             return self._choice(spec.choice, spec.weights)
         if isinstance(spec, TemplateField):
-            fill = spec.template.format_map
-            return lambda obj: fill(obj)
+            return self._template(spec.template, path)
         if isinstance(spec, ObjectField):
             build = self.object(spec.fields, (*path, "object"))
             return lambda obj: build()
@@ -149,6 +148,22 @@ class _Compiler:
                     hint="widen the provider's range, lower events.count, or drop unique",
                 ) from None
             return value if type(value) in _PLAIN else jsonable(value)
+
+        return gen
+
+    def _template(self, template: str, path: KeyPath) -> Gen:
+        fill = template.format_map
+        file, where = self.scenario.source_path, format_path((*path, "template"))
+
+        def gen(obj: Obj) -> str:
+            try:
+                return fill(obj)
+            except (KeyError, IndexError, AttributeError, ValueError, TypeError) as exc:
+                # Names are checked at load; a format spec that does not fit the value shows up only here.
+                raise ConfigError(
+                    f"template {template!r} failed: {type(exc).__name__}: {exc}", file=file, key=where,
+                    hint="a format spec such as {n:04d} must fit the field's value type",
+                ) from None
 
         return gen
 

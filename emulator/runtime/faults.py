@@ -59,6 +59,9 @@ def user_trace(tb: TracebackType | None) -> list[str]:
     frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(tb)]
     while frames and os.path.abspath(frames[0][0]).startswith(_OUR_FILES):
         frames.pop(0)
+    # Show the deployment package where AWS has it, /var/task, so traces match what AWS reports.
+    root = os.path.abspath(os.environ.get("LAMBDA_TASK_ROOT", "/var/task")) + os.sep
+    frames = [("/var/task/" + f[0][len(root):] if f[0].startswith(root) else f[0], *f[1:]) for f in frames]
     return traceback.format_list(frames)  # type: ignore[arg-type]  # accepts tuples at runtime
 
 

@@ -120,20 +120,27 @@ class LambdaRuntime:
         )
         return result
 
-    def check_handler(self, fn: FunctionSpec) -> None:
-        """Start (or find) a warm worker for ``fn``; raise ``HandlerError`` if its handler cannot be loaded.
-        The worker stays warm, like provisioned concurrency: the next invocation is not a cold start."""
+    def check_handler(self, fn: FunctionSpec, *, workers: int = 1) -> None:
+        """Start (or find) ``workers`` warm workers for ``fn``, initialising in parallel; raise
+        ``HandlerError`` if its handler cannot be loaded. They stay warm, like provisioned concurrency: the
+        next invocations are not cold starts."""
         pool = self._pool(fn.name)
-        worker, fresh = pool.acquire(fn.generation(), lambda: self._spawn(fn))
-        ready = not fresh
+        held: list[tuple[WorkerProcess, bool]] = []
+        ready: dict[int, bool] = {}
         try:
-            if fresh:
-                init = worker.wait_ready(INIT_TIMEOUT_S + fn.timeout_s)
-                ready = init.kind == "ready"
-                if not ready:
-                    raise _handler_error(fn, init)
+            for _ in range(max(1, min(workers, self._max_concurrency))):
+                worker, fresh = pool.acquire(fn.generation(), lambda: self._spawn(fn))
+                held.append((worker, fresh))
+                ready[id(worker)] = not fresh
+            for worker, fresh in held:
+                if fresh:
+                    init = worker.wait_ready(INIT_TIMEOUT_S + fn.timeout_s)
+                    ready[id(worker)] = init.kind == "ready"
+                    if init.kind != "ready":
+                        raise _handler_error(fn, init)
         finally:
-            pool.release(worker, reusable=ready)
+            for worker, _ in held:
+                pool.release(worker, reusable=ready[id(worker)])
 
     def stats(self) -> dict[str, FunctionStats]:
         return self._stats.snapshot()

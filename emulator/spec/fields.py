@@ -68,10 +68,6 @@ def check_locale(locale: str | None) -> None:
                          hint=close_match_hint(str(locale), AVAILABLE_LOCALES, what="locales")) from None
 
 
-def provider_names(locale: str | None) -> frozenset[str]:
-    return _probe(locale)[1]
-
-
 class FakerField(Strict):
     faker: str
     unique: bool = False
@@ -157,11 +153,13 @@ def template_names(template: str) -> list[str]:
     except ValueError as exc:
         raise rule_error(f"bad template: {exc}", hint="write a literal brace as '{{' or '}}'") from None
     names: list[str] = []
-    for _, field, _, _ in parts:
+    for _, field, spec, _ in parts:
         if field is None:
             continue
         head = field.split(".", 1)[0].split("[", 1)[0]
         names.append("" if head.isdigit() else head)
+        if spec and "{" in spec:
+            names.extend(template_names(spec))  # '{amount:{width}}' also reads 'width'
     return names
 
 
@@ -253,17 +251,20 @@ def check_template_order(fields: dict[str, FieldSpec], path: KeyPath) -> None:
     """A template may use only sibling fields declared before it (they are generated in order)."""
     names = list(fields)
     for index, (name, spec) in enumerate(fields.items()):
-        _check_template(spec, names[:index], names, (*path, name))
+        _check_template(spec, name, names[:index], names, (*path, name))
 
 
-def _check_template(spec: FieldSpec, earlier: list[str], siblings: list[str], path: KeyPath) -> None:
+def _check_template(spec: FieldSpec, own: str, earlier: list[str], siblings: list[str], path: KeyPath) -> None:
     if isinstance(spec, ListField):
-        _check_template(spec.item, earlier, siblings, (*path, "list"))
+        _check_template(spec.item, own, earlier, siblings, (*path, "list"))
     elif isinstance(spec, TemplateField):
         for ref in template_names(spec.template):
             if ref in earlier:
                 continue
-            if ref in siblings:
+            if ref == own:
+                message = f"template uses its own field '{ref}'"
+                hint = "a template can use only the fields declared before it"
+            elif ref in siblings:
                 message = f"template uses '{ref}', which is declared after it"
                 hint = f"move '{ref}' above this field; fields are generated in order"
             else:

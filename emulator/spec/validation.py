@@ -6,6 +6,7 @@ to the model that raised it and is appended to pydantic's ``loc``, so the user s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -94,7 +95,12 @@ def _message(err: Any) -> tuple[str, str | None]:
         return msg[len("Value error, "):], None
     if msg.startswith("Input should be "):
         msg = "should be " + msg[len("Input should be "):]
-    return f"{msg}, got {describe(err['input'])}", None
+    hint = None
+    if kind == "literal_error" and isinstance(err["input"], str):
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = close_match_hint(err["input"], allowed, list_with_match=False)
+        hint = hint if hint and hint.startswith("did you mean") else None
+    return f"{msg}, got {describe(err['input'])}", hint
 
 
 def to_config_error(exc: ValidationError, doc: YamlDoc) -> ConfigError:
@@ -116,7 +122,7 @@ def to_config_error(exc: ValidationError, doc: YamlDoc) -> ConfigError:
     path, (_, message, hint) = min(found.items(), key=lambda item: item[1][0])
     more = len(found) - 1
     if more:
-        message += f" (and {more} more problem{'s' if more > 1 else ''} after this one)"
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
     return doc.error(message, path, hint=hint)
 
 

@@ -194,3 +194,10 @@ def test_fast_weighted_draws_match_plain_faker():
                          "phone_number", "job", "first_name", "last_name", "word", "random_element"):
             for _ in range(50):
                 assert getattr(fast, provider)() == getattr(plain, provider)(), (locale, provider)
+
+
+def test_template_that_does_not_fit_its_value_is_a_config_error(tmp_path: Path):
+    spec = scenario(tmp_path, "name: word\nkey: {template: '{name:04d}'}\n", partition_key=None)
+    with pytest.raises(ConfigError) as info:
+        next(generate(spec))
+    assert info.value.key == "events.fields.key.template" and "ValueError" in info.value.message

@@ -103,6 +103,8 @@ def field_error(scenario_file, expect_error, field_yaml: str, **check: Any) -> N
     ("{template: '{usr_id}'}", "events.fields.url.template", "unknown field 'usr_id'",
      "did you mean 'user_id'?"),
     ("{template: '{}'}", "events.fields.url.template", "must name a field", None),
+    ("{template: '{url}'}", "events.fields.url.template", "its own field 'url'", None),
+    ("{template: '{user_id:{width}}'}", "events.fields.url.template", "unknown field 'width'", None),
     ("{template: '{user_id'}", "events.fields.url.template", "bad template", "'{{'"),
     ("{object: {}}", "events.fields.url.object", "at least 1 item", None),
     ("{object: {a: {template: '{b}'}, b: uuid4}}", "events.fields.url.object.a.template",

@@ -135,3 +135,9 @@ def test_close_match_hint():
     )
     assert close_match_hint("zzz", ["a", "b"], what="allowed keys") == "allowed keys: a, b"
     assert close_match_hint("x", []) is None
+
+
+def test_scalar_that_yaml_cannot_build(write, expect_error):
+    path = write("d.yaml", "a:\n  when: 2024-13-45\n")
+    expect_error(lambda: load_yaml(path), line=2, key="a.when", message="month must be in 1..12",
+                 hint="quote it")
