@@ -184,7 +184,6 @@ def up(
     from emulator.deploy import Deployer
     from emulator.spec.pipeline import load_pipeline
 
-    console = _console()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -196,13 +195,12 @@ def up(
             STATE_FILE.write_text(json.dumps({"pid": os.getpid(), "env": env, "pipeline": spec.name}))
             try:
                 for key, value in env.items():
-                    console.print(f"export {key}={value}")
-                console.print(
+                    print(f"export {key}={value}")
+                print(
                     f"# pipeline '{spec.name}' deployed: {len(deployment.functions)} functions, "
                     f"{len(deployment.mappings)} mappings. Ctrl-C to stop.",
-                    style="dim",
+                    flush=True,
                 )
-                sys.stdout.flush()
                 while not stop.wait(0.5):
                     backend.check_alive()
             except KeyboardInterrupt:
