@@ -87,6 +87,9 @@ def replay(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only the verdict line")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="plain output")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print report.json to stdout")] = False,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="also write JUnit XML (one test case per expectation) to FILE")
+    ] = None,
 ) -> None:
     """Replay a scenario through its pipeline on the embedded backend and check its expectations."""
     from emulator.backends.embedded import EmbeddedBackend
@@ -129,6 +132,10 @@ def replay(
             else:
                 result = run_scenario(spec, backend=backend, seed=seed, count=count, rate=rate)
         path = result.write(report_dir)
+        if junit is not None:
+            from emulator.report import write_junit
+
+            write_junit([result.to_json()], junit)
     except PipemuError as error:
         raise _fail(error, _console(no_color, stderr=True)) from None
     except KeyboardInterrupt:
@@ -142,7 +149,7 @@ def replay(
     else:
         console.print(_summary_table(result))
         console.print(_figures(result))
-        console.print(f"report: {path}")
+        console.print(f"report: {path} and {path.with_name('report.html')}")
         verdict = "[bold green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
         console.print(f"{result.scenario}: {verdict}")
     if not result.passed:

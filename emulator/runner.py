@@ -28,6 +28,7 @@ from emulator.observe.ledger import FateCounts, Ledger
 from emulator.observe.outputs import PollingFeed, PushFeed, QueueWatcher
 from emulator.replay.generate import GeneratedEvent, generate
 from emulator.replay.producer import KinesisProducer, Producer, ReplayStats, SqsProducer, replay
+from emulator.report import write_html
 from emulator.spec.pipeline import PipelineSpec
 from emulator.spec.scenario import ScenarioSpec, load_scenario
 
@@ -167,6 +168,7 @@ class RunResult:
         report_dir.mkdir(parents=True, exist_ok=True)
         path = report_dir / "report.json"
         path.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
+        write_html(self.report_data(), report_dir / "report.html")
         return path
 
 

@@ -56,6 +56,8 @@ class GeneratedEvent:
     partition_key: str
     payload: bytes  # compact JSON, keys in declared order
     fields: dict[str, Any]  # the decoded object
+    offset: float | None = None  # seconds into the schedule (recordings)
+    fault: str | None = None  # the fault injected into this event (faults.py), if any
 
 
 def generate(

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from emulator.runtime.runtime import LambdaRuntime
-    from emulator.runtime.spec import FunctionSpec, FunctionStats, InvocationResult
+    from emulator.runtime.spec import FunctionSpec, FunctionStats, InjectedFault, InvocationResult
 
-__all__ = ["FunctionSpec", "FunctionStats", "InvocationResult", "LambdaRuntime"]
+__all__ = ["FunctionSpec", "FunctionStats", "InjectedFault", "InvocationResult", "LambdaRuntime"]
 
 _WHERE = {
     "FunctionSpec": "emulator.runtime.spec",
     "FunctionStats": "emulator.runtime.spec",
     "InvocationResult": "emulator.runtime.spec",
+    "InjectedFault": "emulator.runtime.spec",
     "LambdaRuntime": "emulator.runtime.runtime",
 }
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from emulator.runtime import protocol
+from emulator.runtime.spec import InjectedFault
 
 OutcomeKind = Literal["ready", "init_error", "ok", "error", "timeout", "crash"]
 
@@ -128,7 +129,10 @@ class WorkerProcess:
         self._drain_raw(logs)
         return Outcome("ready", "".join(logs), duration_ms=init_ms)
 
-    def invoke(self, request_id: str, payload: bytes, timeout_s: float, invoked_function_arn: str) -> Outcome:
+    def invoke(
+        self, request_id: str, payload: bytes, timeout_s: float, invoked_function_arn: str,
+        fault: InjectedFault | None = None,
+    ) -> Outcome:
         logs: list[str] = []
         self._drain_raw(logs)  # whatever background threads wrote since the last invocation
         started = time.monotonic()
@@ -138,6 +142,8 @@ class WorkerProcess:
             "timeout_ms": int(timeout_s * 1000),
             "invoked_function_arn": invoked_function_arn,
         }
+        if fault is not None:
+            header["fault"] = {"kind": fault.kind, "latency_ms": fault.latency_ms}
         try:
             protocol.write_all(self._cmd, protocol.encode(protocol.INVOKE, header, payload), deadline)
             frame = self._next_frame(deadline, logs)

@@ -16,7 +16,7 @@ import os
 import select
 import struct
 import time
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple, NotRequired, TypedDict
 
 _PREFIX = struct.Struct(">IBI")
 
@@ -35,10 +35,16 @@ class InitErrorHeader(TypedDict):
     hint: str
 
 
+class FaultHeader(TypedDict):
+    kind: str | None  # "error" | "timeout" | "crash" | None
+    latency_ms: float
+
+
 class InvokeHeader(TypedDict):
     request_id: str
     timeout_ms: int
     invoked_function_arn: str
+    fault: NotRequired[FaultHeader]
 
 
 class ResultHeader(TypedDict):

@@ -27,7 +27,7 @@ from emulator.runtime.codecache import CodeCache
 from emulator.runtime.environment import worker_environment
 from emulator.runtime.pool import WorkerPool
 from emulator.runtime.process import Outcome, WorkerProcess
-from emulator.runtime.spec import FunctionSpec, FunctionStats, InvocationResult
+from emulator.runtime.spec import FunctionSpec, FunctionStats, InjectedFault, InvocationResult
 from emulator.runtime.stats import StatsBook
 
 # Lambda gives the init phase 10 s; past that it retries init inside the invocation, under the function
@@ -89,7 +89,9 @@ class LambdaRuntime:
     ) -> None:
         self.close()
 
-    def invoke(self, fn: FunctionSpec, payload: bytes, *, request_id: str | None = None) -> InvocationResult:
+    def invoke(
+        self, fn: FunctionSpec, payload: bytes, *, request_id: str | None = None, fault: InjectedFault | None = None
+    ) -> InvocationResult:
         """Run one invocation and return what Lambda's Invoke API would: the payload, the function error, and
         the log text. Handler failures are results, not exceptions; an unloadable zip raises
         ``HandlerError``."""
@@ -106,7 +108,7 @@ class LambdaRuntime:
                     result = self._init_failure(fn, request_id, init)
                     outcome = init
                 else:
-                    outcome = worker.invoke(request_id, payload, fn.timeout_s, fn.arn)
+                    outcome = worker.invoke(request_id, payload, fn.timeout_s, fn.arn, fault)
                     reusable = outcome.kind in ("ok", "error")
                     result = self._result(fn, request_id, outcome, init)
         finally:

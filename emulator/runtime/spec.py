@@ -8,6 +8,7 @@ import json
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ class FunctionSpec:
         ]
         config += [self.region, self.version, self.arn]
         return hashlib.sha256(json.dumps(config).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class InjectedFault:
+    """A fault pipemu injects into one invocation without touching the user's code (scenario ``faults``)."""
+
+    kind: Literal["error", "timeout", "crash"] | None = None
+    latency_ms: float = 0.0
 
 
 @dataclass(frozen=True)

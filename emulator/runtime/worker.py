@@ -137,6 +137,7 @@ def _invoke(
     body = b""
     try:
         event = _unmarshal(frame.body)
+        _inject(header.get("fault"), header["timeout_ms"])
         body = _marshal(handler(event, context), ensure_ascii)
     except faults.Fault as f:
         error = faults.make_error(f.message, f.error_type, f.trace, request_id)
@@ -156,6 +157,23 @@ def _invoke(
         "max_rss_mb": _max_rss_mb(),
     }
     sink.send(protocol.RESULT, result, body)
+
+
+class PipemuInjectedFault(Exception):
+    """Raised instead of running the handler when a scenario injects a handler error."""
+
+
+def _inject(fault: protocol.FaultHeader | None, timeout_ms: int) -> None:
+    if fault is None:
+        return
+    if fault["latency_ms"]:
+        time.sleep(fault["latency_ms"] / 1000)
+    if fault["kind"] == "error":
+        raise PipemuInjectedFault("fault injected by the pipemu scenario (handler error)")
+    if fault["kind"] == "timeout":
+        time.sleep(timeout_ms / 1000 + 60)  # the parent kills us at the timeout
+    if fault["kind"] == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _unmarshal(body: bytes) -> Any:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from emulator.spec.fields import FakerField, FieldSpec, check_locale, check_template_order, walk_fields
-from emulator.spec.mapping import SOURCE_PATTERN, split_ref
+from emulator.spec.mapping import split_ref
 from emulator.spec.pipeline import PipelineSpec, load_pipeline
 from emulator.spec.refs import check_reference
+from emulator.spec.traffic import FaultsSpec, RateSpec
 from emulator.spec.validation import Strict, rule_error, to_config_error
 from emulator.spec.yamlsrc import close_match_hint, load_yaml
 
@@ -32,10 +33,6 @@ class EventsSpec(Strict):
             if isinstance(spec, FakerField):
                 spec.check(self.locale, path)
         return self
-
-
-class RateSpec(Strict):
-    per_second: float = Field(gt=0)
 
 
 class DeliveredSpec(Strict):
@@ -74,24 +71,105 @@ class FilteredSpec(Strict):
     count: int = Field(ge=0)
 
 
+# -- Step Functions executions (issue 4): checked by emulator.stepfunctions.expect ---------------------------------
+SCENARIO_SOURCE_PATTERN = r"^(stream|queue|state_machine)/[^/\s]+$"
+
+
+class ExecutionCountSpec(Strict):
+    """How many executions ended in each status (only the statuses given are checked)."""
+
+    total: int | None = Field(None, ge=0)
+    succeeded: int | None = Field(None, ge=0)
+    failed: int | None = Field(None, ge=0)
+    timed_out: int | None = Field(None, ge=0)
+    aborted: int | None = Field(None, ge=0)
+
+
+class ExecutionOutputSpec(Strict):
+    """Succeeded executions' output: contains ``subset`` (objects recursively, anything else equal), and/or has
+    ``equals`` at ``path`` (``summary.total``, ``$.items[0].id``). ``count``: how many must match (default all)."""
+
+    subset: Any = None
+    path: str | None = Field(None, min_length=1)
+    equals: Any = None
+    count: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> Self:
+        if "subset" not in self.model_fields_set and self.path is None:
+            raise rule_error("give subset, or path and equals", hint="e.g. {path: summary.total, equals: 3}")
+        if (self.path is None) != ("equals" not in self.model_fields_set):
+            raise rule_error("path and equals go together", path=("path" if self.path is None else "equals",))
+        return self
+
+
+class ExecutionDurationSpec(Strict):
+    p50_ms: float | None = Field(None, gt=0)
+    p95_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+    max_ms: float | None = Field(None, gt=0)
+
+
+class RetriedSpec(Strict):
+    """``executions`` (default: at least one) retried ``state`` exactly ``times`` times."""
+
+    state: str = Field(min_length=1)
+    times: int = Field(ge=1)
+    executions: int | None = Field(None, ge=0)
+
+
+class CaughtSpec(Strict):
+    """``executions`` (default: at least one) caught an error (``error``, if given) raised in ``state``."""
+
+    state: str = Field(min_length=1)
+    error: str | None = None
+    executions: int | None = Field(None, ge=0)
+
+
+class ExecutionsSpec(Strict):
+    state_machine: str | None = None  # default: every state machine in the pipeline
+    count: ExecutionCountSpec | None = None
+    output: ExecutionOutputSpec | None = None
+    duration: ExecutionDurationSpec | None = None
+    retried: RetriedSpec | None = None
+    caught: CaughtSpec | None = None
+
+
+class MocksSpec(Strict):
+    """Run a ``state_machine/NAME`` source's executions against a Step Functions Local MockConfigFile test case."""
+
+    config: Path
+    test_case: str = Field(min_length=1)
+
+    @field_validator("config")
+    @classmethod
+    def _relative_to_scenario(cls, value: Path, info: ValidationInfo) -> Path:
+        base = (info.context or {}).get("base_dir")
+        path = value.expanduser()
+        return (path if path.is_absolute() or base is None else Path(base) / path).resolve()
+
+
 class ExpectSpec(Strict):
     delivered: DeliveredSpec | None = None
     dead_letters: DeadLettersSpec | None = None
     latency: LatencySpec | None = None
     lost: LostSpec | None = None
     filtered: FilteredSpec | None = None
+    executions: ExecutionsSpec | None = None
 
 
 class ScenarioSpec(Strict):
     name: str = Field(alias="scenario", min_length=1)
     pipeline: Path
     seed: int = 0
-    source: str = Field(pattern=SOURCE_PATTERN)
+    source: str = Field(pattern=SCENARIO_SOURCE_PATTERN)
     events: EventsSpec
     rate: RateSpec | None = None
+    faults: FaultsSpec | None = None
     expect: ExpectSpec
     timeout_s: float = Field(60.0, gt=0)
     time_scale: float | None = Field(None, gt=0)
+    mocks: MocksSpec | None = None
     source_path: Path = Field(exclude=True)
 
     @field_validator("pipeline")
@@ -134,7 +212,7 @@ def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
         raise to_config_error(exc, doc) from None
     pipeline = load_pipeline(spec.pipeline)
     kind, name = split_ref(spec.source)
-    section = "streams" if kind == "stream" else "queues"
+    section = {"stream": "streams", "queue": "queues", "state_machine": "state_machines"}[kind]
     where = f" in pipeline {pipeline.source_path}"
     check_reference(doc, ("source",), name, getattr(pipeline, section), section, where=where)
     delivered, dead = spec.expect.delivered, spec.expect.dead_letters
@@ -144,10 +222,15 @@ def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
     if dead is not None:
         check_reference(doc, ("expect", "dead_letters", "queue"), dead.queue, pipeline.queues, "queues",
                         where=where)
+    if spec.mocks is not None or spec.expect.executions is not None:  # issue 4: Step Functions
+        from emulator.stepfunctions.expect import check_scenario
+
+        check_scenario(spec, pipeline, doc)
     return spec, pipeline
 
 
 __all__ = [
-    "DeadLettersSpec", "DeliveredSpec", "EventsSpec", "ExpectSpec", "FilteredSpec", "LatencySpec", "LostSpec",
-    "RateSpec", "ScenarioSpec", "load_scenario",
+    "CaughtSpec", "DeadLettersSpec", "DeliveredSpec", "EventsSpec", "ExecutionCountSpec", "ExecutionDurationSpec",
+    "ExecutionOutputSpec", "ExecutionsSpec", "ExpectSpec", "FilteredSpec", "LatencySpec", "LostSpec", "MocksSpec",
+    "RateSpec", "RetriedSpec", "ScenarioSpec", "load_scenario",
 ]
