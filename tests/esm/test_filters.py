@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conformance_data import snapshots_dir
 
 from emulator.esm.filters import (
     CompiledPattern,
@@ -19,8 +19,7 @@ from emulator.esm.filters import (
     sqs_record_matches,
 )
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance"
-SNAPSHOTS = CONFORMANCE / "aws-snapshots"
+SNAPSHOTS = snapshots_dir()
 SQS_KEY = (
     "tests/aws/services/lambda_/event_source_mapping/test_lambda_integration_sqs.py::"
     "TestSQSEventSourceMapping::"
