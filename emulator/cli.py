@@ -26,6 +26,12 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Local emulator and test harness for AWS data pipelines."
 )
 STATE_FILE = Path(".pipemu") / "endpoint.json"
+BACKEND_HELP = (
+    "embedded (default: moto in-process, no Docker), endpoint (--endpoint-url), moto-server (a moto subprocess), "
+    "localstack (a container, or the one at --endpoint-url), aws (real AWS: needs --i-understand-this-uses-real-aws)"
+)
+ENDPOINT_HELP = "AWS-compatible endpoint URL (moto server, LocalStack...); alone it selects --backend endpoint"
+AWS_HELP = "allow --backend aws to deploy to the real AWS account of your credentials (or set PIPEMU_ALLOW_AWS=1)"
 
 
 def _console(no_color: bool = False, stderr: bool = False) -> Console:
@@ -67,7 +73,7 @@ def _figures(result: Any) -> str:
         f"latency ms (wall): p50 {fmt(lat.get('p50'))}  p95 {fmt(lat.get('p95'))}  p99 {fmt(lat.get('p99'))}  "
         f"max {fmt(lat.get('max'))}\n"
         f"throughput {result.throughput_eps:.0f} events/s over {result.duration_s:.2f}s; replay rate asked "
-        f"{result.replay.asked_rate or 'max'}, achieved {result.replay.achieved_rate:.0f}/s; "
+        f"{result.replay.asked}, achieved {result.replay.achieved_rate:.0f}/s; "
         f"time scale {result.time_scale:g}"
     )
 
@@ -90,9 +96,15 @@ def replay(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="also write JUnit XML (one test case per expectation) to FILE")
     ] = None,
+    from_recording: Annotated[
+        Path | None, typer.Option("--from", help="replay the events of a recording (pipemu record) instead")
+    ] = None,
+    backend_name: Annotated[str, typer.Option("--backend", help=BACKEND_HELP)] = "embedded",
+    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help=ENDPOINT_HELP)] = None,
+    allow_aws: Annotated[bool, typer.Option("--i-understand-this-uses-real-aws", help=AWS_HELP)] = False,
 ) -> None:
-    """Replay a scenario through its pipeline on the embedded backend and check its expectations."""
-    from emulator.backends.embedded import EmbeddedBackend
+    """Replay a scenario through its pipeline (on the embedded backend by default) and check its expectations."""
+    from emulator.backends.factory import make_backend
     from emulator.runner import run_scenario
     from emulator.spec.scenario import load_scenario
 
@@ -102,7 +114,9 @@ def replay(
         scale = time_scale or spec.time_scale or 1.0
         total = count or spec.events.count
         show_progress = not quiet and not json_out and console.is_terminal
-        with EmbeddedBackend(time_scale=scale) as backend:
+        if endpoint_url and backend_name == "embedded":
+            backend_name = "endpoint"  # --endpoint-url alone means: that endpoint
+        with make_backend(backend_name, endpoint_url=endpoint_url, time_scale=scale, allow_aws=allow_aws) as backend:
             if show_progress:
                 with Progress(
                     TextColumn("[bold]{task.description}"),
@@ -127,10 +141,13 @@ def replay(
                         )
 
                     result = run_scenario(
-                        spec, backend=backend, seed=seed, count=count, rate=rate, progress=progress
+                        spec, backend=backend, seed=seed, count=count, rate=rate, progress=progress,
+                        recording=from_recording,
                     )
             else:
-                result = run_scenario(spec, backend=backend, seed=seed, count=count, rate=rate)
+                result = run_scenario(
+                    spec, backend=backend, seed=seed, count=count, rate=rate, recording=from_recording
+                )
         path = result.write(report_dir)
         if junit is not None:
             from emulator.report import write_junit
@@ -158,6 +175,68 @@ def replay(
             err.print(f"expectation failed: {failure.describe()}", soft_wrap=True, markup=False)
         err.print(f"seed {result.seed}; replay with: {result.command}", soft_wrap=True, markup=False)
         raise typer.Exit(1)
+
+
+@app.command()
+def parity(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    backends: Annotated[
+        str, typer.Option("--backends", help="comma-separated backend names; the first is the reference")
+    ] = "embedded,moto-server",
+    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help=ENDPOINT_HELP)] = None,
+    allow_aws: Annotated[bool, typer.Option("--i-understand-this-uses-real-aws", help=AWS_HELP)] = False,
+    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="override the number of events")] = None,
+    rate: Annotated[float | None, typer.Option(min=0.001, help="events per second")] = None,
+    strict_timing: Annotated[
+        bool, typer.Option("--strict-timing", help="also count timing-dependent figures (batch sizes, invocations)")
+    ] = False,
+) -> None:
+    """Run a scenario on several backends and diff what the pipeline did; exit 0 when they agree, 1 when not."""
+    from emulator.parity import run_parity
+
+    names = [name.strip() for name in backends.split(",") if name.strip()]
+    try:
+        if len(names) < 2:
+            raise ConfigError("parity needs two backends or more", key="--backends", hint="e.g. embedded,localstack")
+        report = run_parity(
+            scenario, names, endpoint_url=endpoint_url, allow_aws=allow_aws, seed=seed, count=count, rate=rate,
+            strict_timing=strict_timing,
+        )
+    except PipemuError as error:
+        raise _fail(error, _console(stderr=True)) from None
+    except KeyboardInterrupt:
+        _console(stderr=True).print("pipemu: interrupted")
+        raise typer.Exit(130) from None
+    print(report.format())
+    raise typer.Exit(0 if report.equal else 1)
+
+
+@app.command()
+def record(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON-lines file to write")],
+    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="override the number of events")] = None,
+) -> None:
+    """Write a scenario's exact events (faults included) to a file that `pipemu replay --from` replays."""
+    from emulator.replay.rates import Schedule
+    from emulator.replay.recording import write_recording
+    from emulator.runner import scenario_events
+    from emulator.spec.scenario import load_scenario
+
+    try:
+        spec, _ = load_scenario(scenario)
+        used_seed = spec.seed if seed is None else seed
+        correlate = spec.expect.delivered.correlate if spec.expect.delivered else None
+        with out.open("w", encoding="utf-8") as f:
+            n = write_recording(
+                scenario_events(spec, seed=used_seed, count=count), f, scenario=spec.name, seed=used_seed,
+                schedule=Schedule(spec.rate), correlate=correlate,
+            )
+    except PipemuError as error:
+        raise _fail(error, _console(stderr=True)) from None
+    print(f"recorded {n} events of {spec.name} (seed {used_seed}) to {out}")
 
 
 @app.command()
@@ -248,6 +327,10 @@ def env() -> None:
 
 
 def main() -> None:
+    if "aws" not in sys.argv[1:]:  # the AWS backend uses the host's credential chain; nothing else does
+        from emulator import hostenv
+
+        hostenv.hide_host_profile()
     app()
 
 

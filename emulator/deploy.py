@@ -121,6 +121,7 @@ class Deployer:
         self._topics(spec, out)
         self._streams(spec, out)
         self._functions(spec, out)
+        self._state_machines(spec, out)
         self._notifications(spec, out)
         self._mappings(spec, out)
         return out
@@ -217,6 +218,37 @@ class Deployer:
                 or f"pipemu {spec.name} sha256:{hashlib.sha256(code).hexdigest()[:12]}",
             }
             out.functions[name] = lam.create_function(**kwargs)["FunctionArn"]
+
+    def _state_machines(self, spec: PipelineSpec, out: Deployment) -> None:
+        """Step Functions state machines, their ``${function:...}``-style references filled in (issue 4)."""
+        if not spec.state_machines:
+            return
+        from emulator.stepfunctions.definition import References, render_definition
+
+        refs = References.from_deployment(out)
+        definitions = {name: render_definition(sm.definition, refs) for name, sm in spec.state_machines.items()}
+        iam = self._client("iam")
+        trust = json.dumps(_ASSUME).replace("lambda.amazonaws.com", "states.amazonaws.com")
+        try:
+            role = str(iam.get_role(RoleName=SFN_ROLE_NAME)["Role"]["Arn"])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchEntity":
+                raise
+            role = str(iam.create_role(RoleName=SFN_ROLE_NAME, AssumeRolePolicyDocument=trust)["Role"]["Arn"])
+        sfn = self._client("stepfunctions")
+        for name, sm in spec.state_machines.items():
+            try:
+                response = sfn.create_state_machine(
+                    name=self.name(name), definition=definitions[name], roleArn=role, type=sm.type
+                )
+            except ClientError as exc:
+                error = exc.response["Error"]
+                raise ConfigError(
+                    f"the backend refused state machine '{name}': {error['Code']}: {error.get('Message', '')}",
+                    file=sm.definition, line=1, key=f"state_machines.{name}",
+                    hint="check the definition against https://states-language.net/spec.html",
+                ) from exc
+            out.state_machines[name] = str(response["stateMachineArn"])
 
     def _notifications(self, spec: PipelineSpec, out: Deployment) -> None:
         s3 = self._client("s3")

@@ -14,16 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from emulator.backends.embedded import EmbeddedBackend
-from emulator.deploy import Deployer, Deployment
-from emulator.runner import RunResult, run_scenario
-from emulator.spec.pipeline import load_pipeline
+from emulator.backends.factory import BACKENDS  # no moto, no boto3 at import
 
-_RESULTS_KEY = pytest.StashKey[list[tuple[str, RunResult]]]()
+if TYPE_CHECKING:  # imported lazily: moto must not load before the host's AWS profile is hidden
+    from emulator.backends.base import Backend
+    from emulator.deploy import Deployment
+    from emulator.runner import RunResult
+
+_RESULTS_KEY = pytest.StashKey["list[tuple[str, RunResult]]"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,8 +33,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--pipemu-backend",
         default="embedded",
-        choices=["embedded"],
-        help="backend for pipemu fixtures (default: embedded)",
+        choices=list(BACKENDS),
+        help="backend for pipemu fixtures (default: embedded); aws also needs PIPEMU_ALLOW_AWS=1",
+    )
+    group.addoption(
+        "--pipemu-endpoint-url",
+        default=None,
+        metavar="URL",
+        help="endpoint for --pipemu-backend endpoint or localstack (localstack without it: start a container)",
     )
     group.addoption(
         "--pipemu-time-scale",
@@ -50,12 +58,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS_KEY] = []
+    from emulator import hostenv
+
+    hostenv.hide_host_profile()
 
 
 class Pipemu:
     """What a test gets from the ``pipemu`` fixture."""
 
-    def __init__(self, backend: EmbeddedBackend, request: pytest.FixtureRequest) -> None:
+    def __init__(self, backend: Backend, request: pytest.FixtureRequest) -> None:
         self.backend = backend
         self._request = request
 
@@ -63,14 +74,20 @@ class Pipemu:
         return self.backend.client(service)
 
     def deploy(self, pipeline: str | Path) -> Deployment:
+        from emulator.backends.endpoint import driven_backend
+        from emulator.deploy import Deployer
+        from emulator.spec.pipeline import load_pipeline
         spec = load_pipeline(pipeline)
-        deployment = Deployer(self.backend.client).deploy(spec)
-        self.backend.warm(deployment.concurrency(spec))
-        if self.backend.esm is not None:
-            self.backend.esm.wait_synced()
+        deployment = Deployer(self.backend.client, prefix=getattr(self.backend, "resource_prefix", "")).deploy(spec)
+        driven = driven_backend(self.backend)
+        if driven is not None:
+            driven.warm(deployment.concurrency(spec))
+            if driven.esm is not None:
+                driven.esm.wait_synced()
         return deployment
 
     def replay(self, scenario: str | Path, **options: Any) -> RunResult:
+        from emulator.runner import run_scenario
         result = run_scenario(scenario, backend=self.backend, **options)
         config = self._request.config
         config.stash[_RESULTS_KEY].append((self._request.node.nodeid, result))
@@ -93,16 +110,27 @@ def pipemu_time_scale(pytestconfig: pytest.Config) -> float:
 
 
 @pytest.fixture(scope="session")
-def pipemu_session_backend(pipemu_backend_name: str, pipemu_time_scale: float) -> Iterator[EmbeddedBackend]:
-    with EmbeddedBackend(time_scale=pipemu_time_scale) as backend:
+def pipemu_endpoint_url(pytestconfig: pytest.Config) -> str | None:
+    value = pytestconfig.getoption("--pipemu-endpoint-url")
+    return str(value) if value else None
+
+
+@pytest.fixture(scope="session")
+def pipemu_session_backend(
+    pipemu_backend_name: str, pipemu_time_scale: float, pipemu_endpoint_url: str | None
+) -> Iterator[Backend]:
+    from emulator.backends.factory import make_backend
+    with make_backend(pipemu_backend_name, endpoint_url=pipemu_endpoint_url, time_scale=pipemu_time_scale) as backend:
         yield backend
 
 
 @pytest.fixture
-def pipemu(pipemu_session_backend: EmbeddedBackend, request: pytest.FixtureRequest) -> Iterator[Pipemu]:
+def pipemu(pipemu_session_backend: Backend, request: pytest.FixtureRequest) -> Iterator[Pipemu]:
+    from emulator.backends.endpoint import driven_backend
     pipemu_session_backend.reset()
     yield Pipemu(pipemu_session_backend, request)
-    errors = pipemu_session_backend.esm.poller_errors() if pipemu_session_backend.esm else []
+    driven = driven_backend(pipemu_session_backend)
+    errors = driven.esm.poller_errors() if driven is not None and driven.esm is not None else []
     if errors:
         raise errors[0]
 

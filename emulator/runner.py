@@ -18,19 +18,25 @@ from typing import Any
 
 from emulator.backends.base import Backend
 from emulator.backends.embedded import EmbeddedBackend, InvocationRecord
+from emulator.backends.endpoint import DrivenBackend, driven_backend
 from emulator.deploy import Deployer, Deployment
 from emulator.errors import ConfigError, WaitTimeout
 from emulator.esm.kinesis_events import StreamRecord
 from emulator.expect.checks import ExpectationResult, check
 from emulator.expect.latency import summarize
+from emulator.expect.outputs import output_checker
 from emulator.observe.collector import Collector
 from emulator.observe.ledger import FateCounts, Ledger
 from emulator.observe.outputs import PollingFeed, PushFeed, QueueWatcher
+from emulator.replay.faults import HandlerFaults, S3WriteFaults, ThrottlingKinesis, apply_event_faults
 from emulator.replay.generate import GeneratedEvent, generate
 from emulator.replay.producer import KinesisProducer, Producer, ReplayStats, SqsProducer, replay
+from emulator.replay.rates import Schedule
 from emulator.report import write_html
 from emulator.spec.pipeline import PipelineSpec
 from emulator.spec.scenario import ScenarioSpec, load_scenario
+from emulator.spec.traffic import FaultsSpec, RateSpec
+from emulator.stepfunctions import scenario_hooks as sfn_hooks
 
 Progress = Callable[[dict[str, int]], None]
 POLL_S = 0.01
@@ -57,6 +63,7 @@ class RunResult:
     deployment: Deployment | None = None
     timed_out: bool = False
     timeline: list[tuple[float, str, int]] = field(default_factory=list, repr=False)
+    schedule: Schedule | None = None
     invocations: list[InvocationRecord] = field(default_factory=list, repr=False)
 
     @property
@@ -90,6 +97,7 @@ class RunResult:
                 "sent": self.replay.sent,
                 "failed": self.replay.failed,
                 "asked_rate": self.replay.asked_rate,
+                "asked": self.replay.asked,
                 "achieved_rate": round(self.replay.achieved_rate, 1),
                 "duration_s": round(self.replay.duration_s, 3),
             },
@@ -139,6 +147,12 @@ class RunResult:
                     "sent_per_s": [round(n / bucket, 1) for n in sent_hist],
                     "delivered_per_s": [round(n / bucket, 1) for n in done_hist],
                     "asked_per_s": self.replay.asked_rate,
+                    "asked_profile_per_s": (
+                        [round(self.schedule.rate_at((i + 0.5) * bucket) or 0.0, 1) for i in range(n_buckets)]
+                        if self.schedule is not None and self.replay.asked_rate is None and not self.schedule.unpaced
+                        and not self.schedule.recorded
+                        else None
+                    ),
                 },
                 "mapping_events": events_over_time,
                 "invocations": [
@@ -216,8 +230,12 @@ def _dead_letter_queues(pipeline: PipelineSpec, scenario: ScenarioSpec) -> set[s
     return names
 
 
-def replay_command(scenario: ScenarioSpec, seed: int, count: int | None, rate: float | None) -> str:
+def replay_command(
+    scenario: ScenarioSpec, seed: int, count: int | None, rate: float | None, recording: Path | None = None
+) -> str:
     args = ["pipemu", "replay", str(scenario.source_path), "--seed", str(seed)]
+    if recording is not None:
+        args += ["--from", str(recording)]
     if count is not None:
         args += ["--count", str(count)]
     if rate is not None:
@@ -235,7 +253,11 @@ def run_scenario(
     timeout_s: float | None = None,
     progress: Progress | None = None,
     events: Iterator[GeneratedEvent] | None = None,
+    recording: Path | None = None,
 ) -> RunResult:
+    """Run a scenario end to end. ``rate`` overrides the scenario's rate with a constant one; ``events``
+    replaces generation; ``recording`` is a file written by ``pipemu record`` whose events are replayed as they
+    are, faults included, without calling Faker."""
     if isinstance(scenario, ScenarioSpec):
         from emulator.spec.pipeline import load_pipeline
 
@@ -243,7 +265,11 @@ def run_scenario(
     else:
         spec, pipeline = load_scenario(scenario)
     effective_seed = spec.seed if seed is None else seed
-    asked_rate = rate if rate is not None else (spec.rate.per_second if spec.rate else None)
+    if recording is not None:
+        from emulator.replay.recording import read_recording
+
+        correlate = spec.expect.delivered.correlate if spec.expect.delivered else None
+        events = read_recording(recording, correlate=correlate)
     with ExitStack() as stack:
         if backend is None:
             backend = stack.enter_context(EmbeddedBackend(time_scale=spec.time_scale or 1.0))
@@ -254,10 +280,11 @@ def run_scenario(
             stack,
             seed=effective_seed,
             count=count,
-            rate=asked_rate,
+            rate=rate,
             timeout_s=timeout_s or spec.timeout_s,
             progress=progress,
             events=events,
+            recording=recording,
         )
 
 
@@ -273,18 +300,20 @@ def _run(
     timeout_s: float,
     progress: Progress | None,
     events: Iterator[GeneratedEvent] | None,
+    recording: Path | None = None,
 ) -> RunResult:
-    embedded = backend if isinstance(backend, EmbeddedBackend) else None
+    embedded = driven_backend(backend)  # pipemu drives it: embedded, or an endpoint driven locally
     check_capabilities(spec, backend)
     if embedded is not None and spec.time_scale is not None and spec.time_scale != embedded.clock.scale:
         stack.callback(embedded.clock.set_scale, embedded.clock.scale)
         embedded.clock.set_scale(spec.time_scale)
     correlate = spec.expect.delivered.correlate if spec.expect.delivered else None
+    schedule = Schedule(RateSpec.model_validate({"per_second": rate}) if rate is not None else spec.rate)
     ledger = Ledger()
     if embedded is not None:
         embedded.set_observer(_Observer(ledger, correlate))
         stack.callback(embedded.set_observer, None)
-    deployment = Deployer(backend.client).deploy(pipeline)
+    deployment = Deployer(backend.client, prefix=getattr(backend, "resource_prefix", "")).deploy(pipeline)
     if embedded is not None and embedded.esm is not None:
         embedded.warm(deployment.concurrency(pipeline))
         embedded.esm.wait_synced()
@@ -300,17 +329,29 @@ def _run(
             feed = PollingFeed(backend.client("s3"), {bucket}, spec.expect.delivered.prefix or "")
     sqs = backend.client("sqs")
     watchers = [QueueWatcher(sqs, deployment.queues[q]) for q in sorted(_dead_letter_queues(pipeline, spec))]
-    collector = Collector(ledger, correlate=correlate, feed=feed, dead_letter_queues=watchers)
+    collector = Collector(
+        ledger, correlate=correlate, feed=feed, dead_letter_queues=watchers,
+        output_check=output_checker(spec.expect.outputs),
+    )
 
     kind, name = spec.source.split("/", 1)
     producer: Producer
     if kind == "stream":
-        producer = KinesisProducer(backend.client("kinesis"), deployment.stream_names[name])
+        kinesis = backend.client("kinesis")
+        if spec.faults is not None and spec.faults.producer is not None:
+            kinesis = ThrottlingKinesis(kinesis, spec.faults.producer.throttle_ratio, _fault_seed(spec, seed))
+        producer = KinesisProducer(kinesis, deployment.stream_names[name])
+    elif kind == "state_machine":  # issue 4: one execution per event
+        producer = sfn_hooks.producer(spec, deployment, backend, stack)
     else:
         producer = SqsProducer(sqs, deployment.queues[name], fifo=pipeline.queues[name].fifo)
 
     def key_of(event: GeneratedEvent) -> str:
-        return str(event.fields[correlate]) if correlate else str(event.index)
+        # A poison event may have lost its correlate field: it is still tracked (by its position).
+        return str(event.fields.get(correlate, f"#{event.index}")) if correlate else str(event.index)
+
+    if embedded is not None and spec.faults is not None:
+        _inject_backend_faults(spec.faults, embedded, deployment, stack, _fault_seed(spec, seed))
 
     def report_progress(sent: int) -> None:
         if progress is not None:
@@ -325,14 +366,23 @@ def _run(
                 }
             )
 
-    stream = events if events is not None else generate(spec, seed=seed, count=count)
-    stats = replay(stream, producer, ledger, key_of=key_of, rate=rate, on_progress=report_progress)
+    stream = events if events is not None else scenario_events(spec, seed=seed, count=count)
+    stats = replay(
+        stream, producer, ledger, key_of=key_of, schedule=schedule, on_progress=report_progress,
+        keep_partition_keys=spec.expect.order is not None,
+    )
     timed_out = _wait_for_quiescence(backend, embedded, collector, ledger, stats, timeout_s, progress)
     collector.poll()
+    # -- issue 4: wait for Step Functions executions, account state_machine/ source events, expect.executions
+    sfn_results = (
+        sfn_hooks.settle(spec, deployment, backend, ledger, producer, timeout_s=timeout_s)
+        if sfn_hooks.wanted(spec)
+        else []
+    )
 
     counts = ledger.counts()
     latency = summarize(ledger.latencies_ms())
-    expectations = check(spec.expect, ledger, latency)
+    expectations = check(spec.expect, ledger, latency, collector=collector) + sfn_results
     last = max((t for t in ledger.delivered_at if not math.isnan(t)), default=stats.finished)
     duration = max(last, stats.finished) - stats.started
     mappings = {}
@@ -357,15 +407,11 @@ def _run(
         expectations=expectations,
         replay=stats,
         time_scale=embedded.clock.scale if embedded is not None else 1.0,
-        command=replay_command(
-            spec,
-            seed,
-            None if count is None else count,
-            rate if rate != (spec.rate.per_second if spec.rate else None) else None,
-        ),
+        command=replay_command(spec, seed, count, rate, recording),
         mappings=mappings,
         functions=functions,
         timeline=timeline,
+        schedule=schedule,
         invocations=invocations,
         ledger=ledger,
         deployment=deployment,
@@ -375,7 +421,7 @@ def _run(
 
 def _wait_for_quiescence(
     backend: Backend,
-    embedded: EmbeddedBackend | None,
+    embedded: DrivenBackend | None,
     collector: Collector,
     ledger: Ledger,
     stats: ReplayStats,
@@ -417,7 +463,33 @@ def _wait_for_quiescence(
     return True
 
 
-def _function_stats(backend: EmbeddedBackend) -> dict[str, dict[str, Any]]:
+def scenario_events(spec: ScenarioSpec, *, seed: int, count: int | None = None) -> Iterator[GeneratedEvent]:
+    """The scenario's events exactly as a run sends them: generated, then made faulty as ``faults`` says."""
+    return apply_event_faults(generate(spec, seed=seed, count=count), spec.faults, _fault_seed(spec, seed))
+
+
+def _fault_seed(spec: ScenarioSpec, seed: int) -> int:
+    if spec.faults is not None and spec.faults.seed is not None:
+        return spec.faults.seed
+    return seed
+
+
+def _inject_backend_faults(
+    faults: FaultsSpec, backend: DrivenBackend, deployment: Deployment, stack: ExitStack, seed: int
+) -> None:
+    handler = faults.handler_faults()
+    if handler:
+        names = {deployment.prefix + h.function: h for h in handler}
+        plan = HandlerFaults([h.model_copy(update={"function": n}) for n, h in names.items()], seed)
+        backend.set_handler_faults(plan)
+        stack.callback(backend.set_handler_faults, None)
+    if faults.s3_write_failures is not None:
+        bucket = deployment.buckets[faults.s3_write_failures.bucket]
+        backend.set_s3_write_failures(S3WriteFaults(bucket, faults.s3_write_failures.ratio, seed))
+        stack.callback(backend.set_s3_write_failures, None)
+
+
+def _function_stats(backend: DrivenBackend) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for record in list(backend.invocations):
         entry = out.setdefault(
@@ -435,12 +507,22 @@ def _function_stats(backend: EmbeddedBackend) -> dict[str, dict[str, Any]]:
 
 
 def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:
+    """Fail fast, before anything is deployed, when the scenario needs what this backend cannot do."""
     if spec.time_scale not in (None, 1.0) and not backend.capabilities.time_scale:
         raise ConfigError(
             f"backend {backend.name} cannot compress time",
             file=spec.source_path,
             key="time_scale",
             hint="remove time_scale or run on the embedded backend",
+        )
+    faults = spec.faults
+    needs_injection = faults is not None and (bool(faults.handler_faults()) or faults.s3_write_failures is not None)
+    if needs_injection and not backend.capabilities.fault_injection:
+        raise ConfigError(
+            f"backend {backend.name} cannot inject handler or S3 faults",
+            file=spec.source_path,
+            key="faults",
+            hint="run this scenario on the embedded backend, or keep only poison/duplicates/late/producer faults",
         )
 
 

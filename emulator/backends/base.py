@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 FAKE_ACCESS_KEY_ID = "pipemu-testing"
@@ -51,17 +53,46 @@ _CLIENT_CONFIG = Config(
 )
 
 
-def make_client(service: str, *, endpoint_url: str | None, region: str) -> Any:
-    """A boto3 client with fake credentials bound to ``endpoint_url``.
+_clients: dict[tuple[str, str | None, str], Any] = {}
+_clients_lock = threading.Lock()
 
-    A private session keeps the host's profile, credentials file and env vars out of the picture.
+
+def make_client(service: str, *, endpoint_url: str | None, region: str) -> Any:
+    """A boto3 client with fake credentials bound to ``endpoint_url``, made once and shared (clients are
+    thread-safe; building one parses the service model, ~0.2 s).
+
+    A private session keeps the host's profile, config and credentials files and env vars out of the picture.
     """
-    session = boto3.session.Session(
-        aws_access_key_id=FAKE_ACCESS_KEY_ID,
-        aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
-        aws_session_token=FAKE_SESSION_TOKEN,
-        region_name=region,
-    )
+    key = (service, endpoint_url, region)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = _new_client(service, endpoint_url=endpoint_url, region=region)
+        return client
+
+
+_sessions: dict[str, boto3.session.Session] = {}
+
+
+def _new_client(service: str, *, endpoint_url: str | None, region: str) -> Any:
+    session = _sessions.get(region)
+    if session is None:
+        # One session per region, reused: its loaded service models serve every client. Its botocore session
+        # ignores the host's profile and config files.
+        isolated = botocore.session.Session(
+            session_vars={
+                "profile": (None, None, None, None),
+                "config_file": (None, None, "/nonexistent/pipemu/config", None),
+                "credentials_file": (None, None, "/nonexistent/pipemu/credentials", None),
+            }
+        )
+        session = _sessions[region] = boto3.session.Session(
+            botocore_session=isolated,
+            aws_access_key_id=FAKE_ACCESS_KEY_ID,
+            aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
+            aws_session_token=FAKE_SESSION_TOKEN,
+            region_name=region,
+        )
     make: Any = session.client  # boto3-stubs overloads per service name; we pass names through
     return make(service, endpoint_url=endpoint_url, config=_CLIENT_CONFIG)
 

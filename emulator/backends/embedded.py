@@ -20,8 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator import guard, hostenv
 from emulator.backends.base import DEFAULT_REGION, Capabilities, client_env, make_client
-from emulator.backends.moto_seams import esm_control, lambda_invoke, s3_arrivals, sfn_config
+from emulator.backends.moto_seams import (
+    esm_control,
+    lambda_invoke,
+    s3_arrivals,
+    sfn_config,
+    sfn_executions,
+    sfn_tasks,
+    sfn_time,
+)
 from emulator.clock import ScaledClock
 from emulator.errors import EmulatorDied, HarnessError
 from emulator.esm.config import MappingConfig
@@ -32,7 +41,7 @@ from emulator.esm.manager import EsmManager
 from emulator.esm.sqs_poller import SqsMappingPoller
 from emulator.esm.sqs_source import Boto3QueueSource
 from emulator.esm.stats import MappingObserver, MappingStats
-from emulator.runtime import FunctionSpec, InvocationResult, LambdaRuntime
+from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +160,7 @@ class EmbeddedBackend:
         self._router: _Router | None = None
         self.invocations: deque[InvocationRecord] = deque(maxlen=max_invocation_records)
         self._s3_listeners: list[s3_arrivals.Listener] = []
+        self._handler_faults: Callable[[str], InjectedFault | None] | None = None
         self._started = False
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -181,6 +191,8 @@ class EmbeddedBackend:
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        guard.install()  # the harness itself never reaches real AWS with this backend
+        hostenv.hide_host_profile()  # see emulator/hostenv.py
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         port = self._port or free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -200,6 +212,9 @@ class EmbeddedBackend:
         self._router = _Router(self)
         lambda_invoke.install(self._router)
         sfn_config.install()
+        sfn_time.install(self.clock)  # Step Functions: Wait/Retry on our clock, task errors as AWS
+        sfn_executions.install()
+        sfn_tasks.install()
         invoker = _RuntimeInvoker(self)
 
         def sqs_poller(config: MappingConfig, *, stats: MappingStats, observer: MappingObserver) -> SqsMappingPoller:
@@ -223,6 +238,7 @@ class EmbeddedBackend:
             region=self.region,
             observer=self._observer,
             sqs_poller_factory=sqs_poller,
+            processing_result=esm_control.set_last_processing_result,
         )
         esm_control.install(self.esm.notify)
         s3_arrivals.install(self._on_s3_put)
@@ -237,6 +253,9 @@ class EmbeddedBackend:
             s3_arrivals.uninstall()
             lambda_invoke.uninstall()
             sfn_config.uninstall()
+            sfn_time.uninstall()
+            sfn_executions.uninstall()
+            sfn_tasks.uninstall()
             if self._router is not None:
                 self._router.close()
             if self.runtime is not None:
@@ -282,6 +301,14 @@ class EmbeddedBackend:
         self._s3_listeners.append(listener)
         return lambda: self._s3_listeners.remove(listener)
 
+    def set_handler_faults(self, plan: Callable[[str], InjectedFault | None] | None) -> None:
+        """``plan(function_name)`` picks the fault to inject into each invocation (scenario ``faults.handler``)."""
+        self._handler_faults = plan
+
+    def set_s3_write_failures(self, decider: Callable[[str, str], bool] | None) -> None:
+        """``decider(bucket, key)`` True makes that PutObject fail with SlowDown (scenario fault injection)."""
+        s3_arrivals.set_write_failures(decider)
+
     def set_observer(self, observer: MappingObserver | None) -> None:
         if self.esm is not None:
             self.esm.set_observer(observer)
@@ -302,7 +329,8 @@ class EmbeddedBackend:
         if runtime is None:
             raise EmulatorDied("the embedded backend is stopped")
         started = time.time()
-        result = runtime.invoke(fn, payload)
+        plan = self._handler_faults
+        result = runtime.invoke(fn, payload, fault=plan(fn.name) if plan is not None else None)
         self.invocations.append(
             InvocationRecord(
                 function=fn.name,

@@ -1,6 +1,7 @@
 """The Kinesis poller: one worker thread per shard reads records in sequence order, assembles batches by
-BatchSize and MaximumBatchingWindowInSeconds, and hands each to ``StreamBatchProcessor``. One batch is in
-flight per shard (ParallelizationFactor 1).
+BatchSize and MaximumBatchingWindowInSeconds, and hands each to ``StreamBatchProcessor``. Up to
+ParallelizationFactor batches are in flight per shard, never two holding the same partition key
+(``shard_lanes``).
 
 https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#services-kinesis-batchfailurereporting
 """
@@ -11,7 +12,6 @@ import base64
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +21,12 @@ from emulator.esm.destinations import FailureSink
 from emulator.esm.invoker import Invoker
 from emulator.esm.kinesis_events import StreamRecord
 from emulator.esm.kinesis_source import ShardSource
+from emulator.esm.shard_lanes import CheckpointTracker, Lane, lane_of
 from emulator.esm.stats import MappingObserver, MappingStats
 from emulator.esm.stream_batch import StreamBatchProcessor
 
 log = logging.getLogger(__name__)
 
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invocation payload limit
 READ_LIMIT = 10_000
 
 
@@ -55,6 +55,9 @@ def _filter(config: MappingConfig) -> Callable[[StreamRecord], bool] | None:
 
 
 class ShardWorker:
+    """Reads one shard in sequence order and feeds its lanes. With ParallelizationFactor 1 the single lane runs
+    in this worker's thread; with N > 1 each lane has its own thread (see ``shard_lanes``)."""
+
     def __init__(
         self,
         config: MappingConfig,
@@ -76,45 +79,81 @@ class ShardWorker:
         self.stats = stats
         self.observer = observer
         self.idle_poll_s = idle_poll_s
-        self.checkpoint: str | None = resume_after
+        self._tracker = CheckpointTracker(resume_after)
         self._start_iterator = start_iterator
         self.stop_event = threading.Event()
         self.wake = threading.Event()
         self.caught_up = False
         self.caught_up_at = -1.0  # monotonic start of the last read that found the shard's end
-        self.busy = True
         self.error: BaseException | None = None
-        self._buffer: deque[StreamRecord] = deque()
         self._keep = _filter(config)
-        self._processor = processor_factory(shard_id, self.stop_event, self._set_checkpoint)
-        self._thread = threading.Thread(
-            target=self._run, name=f"pipemu-esm-{config.uuid[:8]}-{shard_id}", daemon=True
+        self.lanes = [self._lane(processor_factory) for _ in range(max(1, config.parallelization_factor))]
+        self._thread = threading.Thread(target=self._run, name=f"pipemu-esm-{config.uuid[:8]}-{shard_id}", daemon=True)
+        self._lane_threads = (
+            [
+                threading.Thread(
+                    target=self._run_lane,
+                    args=(lane,),
+                    name=f"pipemu-esm-{config.uuid[:8]}-{shard_id}-lane{i}",
+                    daemon=True,
+                )
+                for i, lane in enumerate(self.lanes)
+            ]
+            if len(self.lanes) > 1
+            else []
         )
+
+    def _lane(
+        self, processor_factory: Callable[[str, threading.Event, Callable[[str], None]], StreamBatchProcessor]
+    ) -> Lane:
+        lane: Lane
+
+        def checkpointed(sequence_number: str) -> None:
+            lane.checkpointed(sequence_number)
+
+        processor = processor_factory(self.shard_id, self.stop_event, checkpointed)
+        lane = Lane(
+            self.config,
+            process=processor.process,
+            tracker=self._tracker,
+            clock=self.clock,
+            idle_poll_s=self.idle_poll_s,
+        )
+        return lane
+
+    @property
+    def checkpoint(self) -> str | None:
+        return self._tracker.checkpoint
+
+    @property
+    def busy(self) -> bool:
+        return not all(lane.idle for lane in self.lanes)
 
     def start(self) -> None:
         self._thread.start()
+        for thread in self._lane_threads:
+            thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_event.set()
         self.wake.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        for lane in self.lanes:
+            lane.wake.set()
+        for thread in [self._thread, *self._lane_threads]:
+            if thread.is_alive() and threading.current_thread() is not thread:
+                thread.join(timeout)
 
     def idle_since(self, since: float) -> bool:
         """Nothing buffered, nothing in flight, and a read that started after ``since`` (monotonic) found
         the shard's end: so records put before ``since`` have all been seen."""
-        return self.caught_up and self.caught_up_at >= since and not self.busy and not self._buffer
-
-    def _set_checkpoint(self, sequence_number: str) -> None:
-        self.checkpoint = sequence_number
+        return self.caught_up and self.caught_up_at >= since and not self.busy
 
     def _open(self) -> str:
-        if self.checkpoint is None and self._start_iterator is not None:
+        checkpoint = self.checkpoint
+        if checkpoint is None and self._start_iterator is not None:
             return self._start_iterator
-        if self.checkpoint is not None:
-            return self.source.open(
-                self.shard_id, position="AFTER_SEQUENCE_NUMBER", after_sequence=self.checkpoint
-            )
+        if checkpoint is not None:
+            return self.source.open(self.shard_id, position="AFTER_SEQUENCE_NUMBER", after_sequence=checkpoint)
         return self.source.open(
             self.shard_id,
             position=self.config.starting_position or "TRIM_HORIZON",
@@ -128,13 +167,40 @@ class ShardWorker:
             self.error = exc
             log.exception("event source mapping %s shard %s stopped", self.config.uuid, self.shard_id)
         finally:
-            self.busy = False
+            for lane in self.lanes:
+                lane.busy = False
 
-    def _read(self, iterator: str | None) -> str | None:
+    def _run_lane(self, lane: Lane) -> None:
+        try:
+            while not self.stop_event.is_set():
+                lane.wake.clear()
+                wait_s = lane.step()
+                if wait_s is not None:
+                    self.clock.wait(wait_s, lane.wake)
+        except Exception as exc:
+            self.error = exc
+            log.exception("event source mapping %s shard %s lane stopped", self.config.uuid, self.shard_id)
+        finally:
+            lane.busy = False
+
+    def _wants_records(self) -> bool:
+        """With one lane, read only to fill the next batch. With several, keep reading while some lane has room
+        for a batch, up to a bound (a lane stuck retrying must not make the reader buffer the whole shard)."""
+        if len(self.lanes) == 1:
+            return len(self.lanes[0].buffer) < self.config.batch_size
+        buffered = sum(len(lane.buffer) for lane in self.lanes)
+        bound = max(READ_LIMIT, 2 * self.config.batch_size * len(self.lanes))
+        return buffered < bound and any(len(lane.buffer) < self.config.batch_size for lane in self.lanes)
+
+    def _read(self, iterator: str | None) -> tuple[str | None, bool]:
+        """Read once and hand the records to their lanes. Returns the next iterator and whether anything
+        came back."""
         if iterator is None:
-            return None
+            return None, False
         started = time.monotonic()
         records, next_iterator, behind = self.source.read(iterator, READ_LIMIT)
+        self._tracker.read(r.sequence_number for r in records)
+        got = bool(records)
         if self._keep is not None and records:
             kept: list[StreamRecord] = []
             dropped: list[StreamRecord] = []
@@ -143,54 +209,42 @@ class ShardWorker:
             if dropped:
                 self.stats.add("records_filtered", len(dropped), at=self.clock.now())
                 self.observer.on_filtered(self.config.uuid, dropped)
-                if not kept:
-                    self._set_checkpoint(dropped[-1].sequence_number)
+                self._tracker.done(r.sequence_number for r in dropped)
             records = kept
-        self._buffer.extend(records)
-        self.caught_up = behind == 0 and not records
+        self._dispatch(records)
+        self.caught_up = behind == 0 and not got
         if self.caught_up:
             self.caught_up_at = started
-        return next_iterator
+        return next_iterator, got
+
+    def _dispatch(self, records: list[StreamRecord]) -> None:
+        if len(self.lanes) == 1:
+            if records:
+                self.lanes[0].add(records)
+            return
+        by_lane: dict[int, list[StreamRecord]] = {}
+        for r in records:
+            by_lane.setdefault(lane_of(r.partition_key, len(self.lanes)), []).append(r)
+        for index, part in by_lane.items():
+            self.lanes[index].add(part)
 
     def _loop(self) -> None:
         iterator: str | None = self._open()
-        batch_started: float | None = None
+        inline = self.lanes[0] if len(self.lanes) == 1 else None
         while not self.stop_event.is_set():
-            self.busy = bool(self._buffer)
-            if len(self._buffer) < self.config.batch_size:
-                iterator = self._read(iterator)
-            if not self._buffer:
-                batch_started = None
-                self.busy = False
-                self.wake.clear()
-                self.clock.wait(self.idle_poll_s * self.clock.scale, self.wake)
-                continue
-            self.busy = True
-            window = self.config.window_s
-            if window > 0 and len(self._buffer) < self.config.batch_size:
-                if batch_started is None:
-                    batch_started = self.clock.now()
-                remaining = window - (self.clock.now() - batch_started)
-                if remaining > 0:
-                    self.wake.clear()
-                    self.clock.wait(min(remaining, self.idle_poll_s * self.clock.scale), self.wake)
+            got = False
+            if self._wants_records():
+                iterator, got = self._read(iterator)
+            if inline is not None:
+                wait_s = inline.step()
+                if wait_s is None:
                     continue
-            batch = self._take_batch()
-            batch_started = None
-            if not self._processor.process(batch):
-                return
-
-    def _take_batch(self) -> list[StreamRecord]:
-        batch: list[StreamRecord] = []
-        size = 0
-        while self._buffer and len(batch) < self.config.batch_size:
-            record = self._buffer[0]
-            record_size = len(record.data) * 4 // 3 + len(record.partition_key) + 300
-            if batch and size + record_size > MAX_PAYLOAD_BYTES:
-                break
-            batch.append(self._buffer.popleft())
-            size += record_size
-        return batch
+            elif got and self._wants_records():
+                continue
+            else:
+                wait_s = self.idle_poll_s * self.clock.scale  # the scale may change while a mapping runs
+            self.wake.clear()
+            self.clock.wait(wait_s, self.wake)
 
 
 class KinesisMappingPoller:
@@ -210,14 +264,19 @@ class KinesisMappingPoller:
         checkpoints: dict[str, str] | None = None,
         idle_poll_s: float = 0.02,
         start_iterators: dict[str, str] | None = None,
+        on_processing_result: Callable[[str, str], None] | None = None,
     ) -> None:
+        """``on_processing_result(uuid, text)`` is told what the mapping's ``LastProcessingResult`` now is
+        (the backend shows it in get/list)."""
         self.config = config
         self.stats = stats
         role_arn = invoker.role_arn(config.function_arn)
 
-        def processor(
-            shard_id: str, stop: threading.Event, checkpoint: Callable[[str], None]
-        ) -> StreamBatchProcessor:
+        def processing_result(text: str) -> None:
+            if on_processing_result is not None:
+                on_processing_result(config.uuid, text)
+
+        def processor(shard_id: str, stop: threading.Event, checkpoint: Callable[[str], None]) -> StreamBatchProcessor:
             return StreamBatchProcessor(
                 config,
                 shard_id=shard_id,
@@ -230,6 +289,7 @@ class KinesisMappingPoller:
                 observer=observer,
                 stop=stop,
                 on_checkpoint=checkpoint,
+                on_result=processing_result,
             )
 
         saved = checkpoints or {}
@@ -260,7 +320,8 @@ class KinesisMappingPoller:
             worker.wake.set()
         for worker in self.workers:
             worker.stop()
-        return {w.shard_id: w.checkpoint for w in self.workers if w.checkpoint is not None}
+        saved = {w.shard_id: w.checkpoint for w in self.workers}
+        return {shard: checkpoint for shard, checkpoint in saved.items() if checkpoint is not None}
 
     def wake(self) -> None:
         for worker in self.workers:
@@ -276,8 +337,6 @@ class KinesisMappingPoller:
     def describe(self) -> dict[str, Any]:
         return {
             "uuid": self.config.uuid,
-            "shards": {
-                w.shard_id: {"checkpoint": w.checkpoint, "caught_up": w.caught_up} for w in self.workers
-            },
+            "shards": {w.shard_id: {"checkpoint": w.checkpoint, "caught_up": w.caught_up} for w in self.workers},
             "stats": self.stats.as_dict(),
         }

@@ -53,6 +53,7 @@ class EsmManager:
         resync_interval_s: float = 1.0,
         idle_poll_s: float = 0.02,
         sqs_poller_factory: Callable[..., Poller] | None = None,
+        processing_result: Callable[[str, str], None] | None = None,
     ) -> None:
         self._lambda = lambda_client
         self._shard_source = shard_source
@@ -64,6 +65,7 @@ class EsmManager:
         self._resync_interval_s = resync_interval_s
         self._idle_poll_s = idle_poll_s
         self._sqs_factory = sqs_poller_factory
+        self._processing_result = processing_result  # (uuid, LastProcessingResult), shown by get/list
         self._pollers: dict[str, Poller] = {}
         self._checkpoints: dict[str, dict[str, str]] = {}
         self._pinned: dict[str, dict[str, str]] = {}
@@ -96,12 +98,12 @@ class EsmManager:
         """Forget every mapping; ``backend_reset`` (which deletes them in the backend) runs while no sync
         can start, so no poller is made for a mapping that is about to vanish."""
         with self._lock:
-            if backend_reset is not None:
-                backend_reset()
-            self._dirty.clear()
             for poller in self._pollers.values():
                 poller.stop()
             self._pollers.clear()
+            if backend_reset is not None:
+                backend_reset()
+            self._dirty.clear()
             self._checkpoints.clear()
             self._pinned.clear()
             self._stats.clear()
@@ -198,6 +200,7 @@ class EsmManager:
                 checkpoints=self._checkpoints.get(config.uuid),
                 idle_poll_s=self._idle_poll_s,
                 start_iterators=self._pinned.get(config.uuid),
+                on_processing_result=self._processing_result,
             )
         if self._sqs_factory is not None:
             return self._sqs_factory(config, stats=stats, observer=self._observer)

@@ -164,8 +164,11 @@ class SqsMappingPoller:
     def gather(self) -> list[Received]:
         """Receive until the batch is full, the window has elapsed or the payload limit is reached (window 0:
         what one receive returned). The batch returned counts as in flight until ``process`` ends."""
+        started_info = time.monotonic()
         info = self._queue_info()
-        if info is None:
+        if info is None:  # the queue does not exist: nothing to wait for
+            with self._lock:
+                self._drained_at = started_info
             return []
         limit = min(self.config.batch_size, FIFO_MAX_BATCH) if info.fifo else self.config.batch_size
         window = 0.0 if info.fifo else self.config.window_s
@@ -174,6 +177,8 @@ class SqsMappingPoller:
             want = min(MAX_ENTRIES, limit - len(self._buffer))
             got = self._receive(want) if want > 0 else 0
             if not self._buffer:
+                if got and got == want:
+                    continue  # everything received was filtered out; the queue may hold more
                 return []
             now = self._clock.now()
             started = now if started is None else started

@@ -35,6 +35,11 @@ RETRY_CAP_S = 12.0
 With MaximumRecordAgeInSeconds 60 this gives the 8 invocations AWS recorded before RecordAgeExceeded."""
 
 
+# LastProcessingResult as GetEventSourceMapping shows it (before any batch: "No records processed").
+LAST_RESULT_OK = "OK"
+LAST_RESULT_FUNCTION_FAILED = "PROBLEM: Function call failed"
+
+
 def retry_delay(retry_number: int) -> float:
     return min(RETRY_BASE_S * 2.0 ** max(0, retry_number - 1), RETRY_CAP_S)
 
@@ -63,6 +68,7 @@ class StreamBatchProcessor:
         observer: MappingObserver,
         stop: threading.Event,
         on_checkpoint: Callable[[str], None],
+        on_result: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.shard_id = shard_id
@@ -75,6 +81,7 @@ class StreamBatchProcessor:
         self.observer = observer
         self.stop = stop
         self.on_checkpoint = on_checkpoint
+        self.on_result = on_result
 
     def shape(self, records: list[StreamRecord]) -> list[KinesisEventRecord]:
         return [
@@ -114,6 +121,7 @@ class StreamBatchProcessor:
                 report_item_failures=self.config.report_batch_item_failures,
             )
             if verdict.verdict == "success":
+                self._report(LAST_RESULT_OK)
                 self._succeeded(sub.records)
                 queue.popleft()
                 continue
@@ -122,6 +130,8 @@ class StreamBatchProcessor:
                 self.clock.wait(retry_delay(1), self.stop)
                 continue
             sub.last_error = verdict.function_error
+            if verdict.function_error is not None:
+                self._report(LAST_RESULT_FUNCTION_FAILED)
             if verdict.verdict == "partial_failure":
                 self.stats.add("partial_failures", at=now)
                 first_failed = next(
@@ -145,6 +155,10 @@ class StreamBatchProcessor:
             self.stats.add("retries", at=now)
             self.clock.wait(retry_delay(sub.retries), self.stop)
         return True
+
+    def _report(self, result: str) -> None:
+        if self.on_result is not None:
+            self.on_result(result)
 
     def _succeeded(self, records: list[StreamRecord]) -> None:
         if records:

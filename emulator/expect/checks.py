@@ -4,10 +4,13 @@ the near misses that help explain a failure."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emulator.observe.ledger import Ledger
+from emulator.observe.ledger import FateCounts, Ledger
 from emulator.spec.scenario import ExpectSpec
+
+if TYPE_CHECKING:
+    from emulator.observe.collector import Collector
 
 
 @dataclass(frozen=True)
@@ -29,17 +32,19 @@ class ExpectationResult:
         return text
 
 
-def check(expect: ExpectSpec, ledger: Ledger, latency: dict[str, float | None]) -> list[ExpectationResult]:
+def check(
+    expect: ExpectSpec, ledger: Ledger, latency: dict[str, float | None], *, collector: Collector | None = None
+) -> list[ExpectationResult]:
     counts = ledger.counts()
     results: list[ExpectationResult] = []
     if expect.delivered is not None:
-        target = counts.sent - counts.dead_lettered - counts.filtered
+        target = counts.sent - counts.dead_lettered - counts.filtered - counts.rejected - counts.duplicated
         missing = [ledger.keys[i] for i in ledger.lost_indexes(limit=5)]
         results.append(
             ExpectationResult(
                 name="delivered",
                 passed=counts.delivered >= target and counts.lost == 0,
-                expected=f"{target} events in s3://{expect.delivered.bucket} (all not dead-lettered or filtered)",
+                expected=f"{target} events in s3://{expect.delivered.bucket} (all not dead-lettered, filtered, rejected or duplicates)",
                 actual=counts.delivered,
                 detail=f"{target - counts.delivered} missing" if counts.delivered < target else "",
                 near_misses=[{expect.delivered.correlate: key} for key in missing],
@@ -108,6 +113,7 @@ def check(expect: ExpectSpec, ledger: Ledger, latency: dict[str, float | None]) 
             ],
         )
     )
+    results += _extended(expect, ledger, counts, collector)
     if expect.filtered is not None:
         results.append(
             ExpectationResult(
@@ -117,4 +123,24 @@ def check(expect: ExpectSpec, ledger: Ledger, latency: dict[str, float | None]) 
                 actual=counts.filtered,
             )
         )
+    return results
+
+
+def _extended(
+    expect: ExpectSpec, ledger: Ledger, counts: FateCounts, collector: Collector | None
+) -> list[ExpectationResult]:
+    from emulator.expect import fates
+
+    results: list[ExpectationResult] = []
+    if expect.dead_letters is not None:
+        results += fates.check_dead_letter_fields(expect.dead_letters, ledger)
+    if expect.fates is not None:
+        results += fates.check_fates(expect.fates, ledger)
+    if expect.counts is not None:
+        results += fates.check_counts(expect.counts, counts)
+    if expect.outputs is not None and collector is not None:
+        results.append(fates.check_outputs(expect.outputs, collector.output_violations,
+                                           collector.output_violation_count, collector.records_seen))
+    if expect.order is not None:
+        results.append(fates.check_order(expect.order, ledger))
     return results

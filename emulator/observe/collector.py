@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from emulator.observe.ledger import DeadLetter, Ledger
@@ -49,6 +50,7 @@ class Collector:
         correlate: str | None,
         feed: ObjectFeed | None,
         dead_letter_queues: list[QueueWatcher],
+        output_check: Callable[[Any], str | None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.correlate = correlate
@@ -56,6 +58,9 @@ class Collector:
         self.queues = dead_letter_queues
         self.objects_seen = 0
         self.records_seen = 0
+        self.output_check = output_check
+        self.output_violations: list[dict[str, Any]] = []
+        self.output_violation_count = 0
 
     def poll(self) -> int:
         """Read everything new; returns how many new things were seen."""
@@ -66,6 +71,13 @@ class Collector:
                 seen += 1
                 for record in parse_records(arrival.body):
                     self.records_seen += 1
+                    if self.output_check is not None:
+                        problem = self.output_check(record)
+                        if problem is not None:
+                            self.output_violation_count += 1
+                            if len(self.output_violations) < 5:
+                                violation = {"key": arrival.key, "problem": problem, "record": record}
+                                self.output_violations.append(violation)
                     if self.correlate and isinstance(record, dict) and self.correlate in record:
                         self.ledger.delivered(str(record[self.correlate]), arrival.arrived)
                     else:

@@ -24,8 +24,9 @@ class FateCounts:
     dead_lettered: int
     filtered: int
     lost: int
-    duplicates: int
-    pending: int = 0
+    duplicates: int  # events whose output appeared more than once (at-least-once redelivery)
+    rejected: int = 0  # refused by the source at put time (e.g. over Kinesis's 1 MiB record limit)
+    duplicated: int = 0  # sent again on purpose by the scenario (faults.duplicates)
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -35,6 +36,8 @@ class FateCounts:
             "filtered": self.filtered,
             "lost": self.lost,
             "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "duplicated": self.duplicated,
         }
 
 
@@ -67,19 +70,32 @@ class Ledger:
         self.unmatched_outputs = 0
         self.dropped: dict[int, str] = {}
         self.faulty: dict[int, str] = {}
+        self.rejected: dict[int, str] = {}
+        self.duplicate_of: dict[int, int] = {}
+        self.partition_keys: list[str] | None = None  # kept only when an order expectation needs them
+        self.delivery_order = array("q")
+        self._deliveries_seen = 0
 
     # -- sending ---------------------------------------------------------------------------------------
-    def add(self, key: str, sent_at: float = NAN) -> int:
+    def add(self, key: str, sent_at: float = NAN, *, fault: str | None = None, partition_key: str = "") -> int:
         with self._lock:
             index = len(self.keys)
             self.keys.append(key)
-            self._index.setdefault(key, index)
+            first = self._index.setdefault(key, index)
+            if fault is not None:
+                self.faulty[index] = fault
+            if self.partition_keys is not None:
+                self.partition_keys.append(partition_key)
+            self.delivery_order.append(-1)
             self.sent_at.append(sent_at)
             self.delivered_at.append(NAN)
             self.dead_lettered_at.append(NAN)
             self.deliveries.append(0)
             self.filtered.append(0)
             self._done.append(0)
+            if first != index:  # the same event again: its fate is its original's
+                self.duplicate_of[index] = first
+                self._account(index)
             return index
 
     def mark_sent(self, index: int, at: float) -> None:
@@ -115,8 +131,15 @@ class Ledger:
             self.deliveries[index] += 1
             if math.isnan(self.delivered_at[index]):
                 self.delivered_at[index] = at
+                self.delivery_order[index] = self._deliveries_seen
+                self._deliveries_seen += 1
             self._account(index)
         return True
+
+    def mark_rejected(self, index: int, reason: str) -> None:
+        with self._lock:
+            self.rejected[index] = reason
+            self._account(index)
 
     def mark_filtered(self, key: str) -> None:
         index = self._index.get(key)
@@ -146,6 +169,10 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------------------------------------
     def fate(self, index: int) -> str:
+        if index in self.duplicate_of:
+            return "duplicated"
+        if index in self.rejected:
+            return "rejected"
         if not math.isnan(self.delivered_at[index]):
             return "delivered"
         if not math.isnan(self.dead_lettered_at[index]):
@@ -164,6 +191,8 @@ class Ledger:
             filtered=fates["filtered"],
             lost=fates["lost"],
             duplicates=duplicates,
+            rejected=fates["rejected"],
+            duplicated=fates["duplicated"],
         )
 
     def accounted(self) -> bool:

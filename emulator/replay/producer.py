@@ -13,11 +13,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
+
 from emulator.errors import HarnessError
 from emulator.observe.ledger import Ledger
 from emulator.replay.generate import GeneratedEvent
+from emulator.replay.rates import Schedule
 
 MAX_ATTEMPTS = 8
+_REQUEST_REJECTED = ("ValidationException", "InvalidArgumentException")
 BASE_BACKOFF_S = 0.025
 
 
@@ -26,6 +30,7 @@ class ReplayStats:
     sent: int
     failed: int
     asked_rate: float | None
+    asked: str
     achieved_rate: float
     duration_s: float
     started: float
@@ -53,6 +58,19 @@ class KinesisProducer:
         self.throttled = 0
 
     def send(self, batch: list[tuple[int, GeneratedEvent]], ledger: Ledger) -> int:
+        try:
+            return self._send(batch, ledger)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in _REQUEST_REJECTED or len(batch) == 1:
+                if len(batch) == 1 and exc.response["Error"]["Code"] in _REQUEST_REJECTED:
+                    error = exc.response["Error"]
+                    ledger.mark_rejected(batch[0][0], f"{error['Code']}: {error.get('Message', '')}")
+                    return 0
+                raise
+        # One bad record fails the whole PutRecords request, as on AWS: find it by putting one at a time.
+        return sum(self.send([item], ledger) for item in batch)
+
+    def _send(self, batch: list[tuple[int, GeneratedEvent]], ledger: Ledger) -> int:
         pending = batch
         for attempt in range(MAX_ATTEMPTS):
             entries = [{"Data": e.payload, "PartitionKey": e.partition_key} for _, e in pending]
@@ -106,16 +124,17 @@ class SqsProducer:
 
 
 def _batches(
-    events: Iterator[tuple[int, GeneratedEvent]], producer: Producer, rate: float | None, t0: float
+    events: Iterator[tuple[int, GeneratedEvent]], producer: Producer, schedule: Schedule, t0: float
 ) -> Iterator[list[tuple[int, GeneratedEvent]]]:
-    """Group events into batches, holding each event until its due time ``t0 + index / rate``."""
+    """Group events into batches, holding each event until its due time ``t0 + schedule.offset(index)``."""
     max_bytes = getattr(producer, "max_bytes", 5 * 1024 * 1024)
     batch: list[tuple[int, GeneratedEvent]] = []
     size = 0
     for item in events:
         index, event = item
-        if rate is not None:
-            due = t0 + index / rate
+        offset = schedule.offset(index, event.offset)
+        if offset is not None:
+            due = t0 + offset
             now = time.monotonic()
             if due > now:
                 if batch:
@@ -140,18 +159,22 @@ def replay(
     ledger: Ledger,
     *,
     key_of: Callable[[GeneratedEvent], str],
-    rate: float | None,
+    schedule: Schedule,
     on_progress: Callable[[int], None] | None = None,
+    keep_partition_keys: bool = False,
 ) -> ReplayStats:
     started_wall = time.time()
     t0 = time.monotonic()
     sent = failed = 0
 
+    if keep_partition_keys:
+        ledger.partition_keys = []
+
     def indexed() -> Iterator[tuple[int, GeneratedEvent]]:
         for event in events:
-            yield ledger.add(key_of(event)), event
+            yield ledger.add(key_of(event), fault=event.fault, partition_key=event.partition_key), event
 
-    for batch in _batches(indexed(), producer, rate, t0):
+    for batch in _batches(indexed(), producer, schedule, t0):
         try:
             lost = producer.send(batch, ledger)
         except Exception as exc:
@@ -164,7 +187,8 @@ def replay(
     return ReplayStats(
         sent=sent,
         failed=failed,
-        asked_rate=rate,
+        asked_rate=schedule.spec.per_second if schedule.spec is not None else None,
+        asked=schedule.describe(),
         achieved_rate=sent / duration,
         duration_s=duration,
         started=started_wall,

@@ -184,7 +184,7 @@ def throughput(data: dict[str, Any]) -> Chart:
     c = Canvas(W, H + 90)
     title = "Throughput"
     x = linear(t_lo, t_hi, LEFT, W - RIGHT)
-    rate_hi = max([*tp.sent, *tp.delivered, tp.asked or 0.0, 1.0])
+    rate_hi = max([*tp.sent, *tp.delivered, *(tp.asked_profile or []), tp.asked or 0.0, 1.0])
     y = linear(0, rate_hi, 190, TOP)
     top = _plot(c, x, y)
     top.axes(xlabel="", ylabel="events / s", xticks=False)
@@ -199,6 +199,8 @@ def throughput(data: dict[str, Any]) -> Chart:
     if tp.asked is not None:
         c.line(LEFT, y(tp.asked), W - RIGHT, y(tp.asked), INK, stroke_width=1.5, stroke_dasharray="6 4")
         c.text(W - RIGHT - 4, y(tp.asked) - 5, f"asked {fmt_num(tp.asked)}/s", size=11, fill=INK, text_anchor="end")
+    if tp.asked is None and tp.asked_profile:
+        c.path(_steps(x, y, tp.bucket_s, tp.asked_profile), INK, stroke_width=1.5, stroke_dasharray="6 4")
     if not tp.sent and not tp.delivered:
         top.note("No event was sent.")
 
@@ -216,12 +218,14 @@ def throughput(data: dict[str, Any]) -> Chart:
     c.text(LEFT, 216, "cumulative: the gap between the lines is the backlog still in flight", size=11,
            fill="#616e7c")
     legend = [("sent per s", BLUE, "box"), ("delivered per s", TEAL, "line")]
-    c.legend(LEFT, 18, legend + ([("asked rate", INK, "dash")] if tp.asked is not None else []))
+    asked_shown = tp.asked is not None or bool(tp.asked_profile)
+    c.legend(LEFT, 18, legend + ([("asked rate", INK, "dash")] if asked_shown else []))
     replay = model.mapping(data, "replay")
     achieved, asked = model.num(replay.get("achieved_rate")), model.num(replay.get("asked_rate"))
     caption = (
         f"Events sent and delivered per {tp.bucket_s:g} s bucket. The producer achieved "
-        f"{fmt_num(achieved or 0)}/s against {'an asked ' + fmt_num(asked) + '/s' if asked else 'no rate limit'}; "
+        f"{fmt_num(achieved or 0)}/s against "
+        f"{'an asked ' + fmt_num(asked) + '/s' if asked else replay.get('asked') or 'no rate limit'}; "
         f"{total_sent:,.0f} sent, {total_done:,.0f} delivered."
     )
     return Chart("throughput", title, c.render(title), caption)

@@ -40,6 +40,7 @@ class Throughput:
     sent: list[float]
     delivered: list[float]
     asked: float | None
+    asked_profile: list[float] | None = None  # the asked rate per bucket, for rate profiles
 
 
 def num(value: Any) -> float | None:
@@ -135,6 +136,7 @@ def throughput(data: dict[str, Any]) -> Throughput:
         sent=floats("sent_per_s"),
         delivered=floats("delivered_per_s"),
         asked=num(tp.get("asked_per_s")),
+        asked_profile=floats("asked_profile_per_s") or None,
     )
 
 

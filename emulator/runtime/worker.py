@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from emulator import guard
 from emulator.runtime import faults, protocol
 from emulator.runtime.worker_io import EventSink, LambdaContext, LogStream, install_logging, set_request_id
 
@@ -35,6 +36,7 @@ def main(argv: list[str]) -> None:
         opts[flag].append(value)  # argparse would cost a few ms of every cold start
     cmd_fd, evt_fd = int(opts["--cmd-fd"][0]), int(opts["--evt-fd"][0])
     task_root = os.environ["LAMBDA_TASK_ROOT"]
+    guard.install()  # handler code never reaches real AWS from the emulator's runtime
     _tidy_sys_path(task_root, opts["--drop-path"], opts["--add-path"])
     sys.argv = sys.argv[:1]
 

@@ -28,12 +28,30 @@ RESERVED_ENV = frozenset({
     "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })
+_PROJECT_MARKERS = ("pyproject.toml", ".git", "pipemu.toml")
+
+
+def project_root(start: Path) -> Path:
+    """The nearest ancestor of ``start`` that looks like a project (pyproject.toml, .git), else ``start``."""
+    for folder in (start, *start.parents):
+        if any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+            return folder
+    return start
+
+
 def _resolve(value: Path, info: ValidationInfo) -> Path:
-    base = (info.context or {}).get("base_dir")
+    """Resolve a path from the pipeline file; it may not leave the project (a shared pipeline must not zip up,
+    say, ~/.aws into a function)."""
+    base = Path((info.context or {}).get("base_dir") or Path.cwd()).resolve()
     path = value.expanduser()
     if not path.is_absolute():
-        path = (Path(base) if base is not None else Path.cwd()) / path
-    return path.resolve()
+        path = base / path
+    path = path.resolve()
+    root = project_root(base)
+    if not path.is_relative_to(root):
+        raise rule_error(f"{path} is outside the project directory {root}",
+                         hint="keep handler code and definitions inside the project (symlinks are followed)")
+    return path
 
 
 def _relative_hint(info: ValidationInfo) -> str:

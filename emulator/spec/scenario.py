@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from emulator.spec.expectations import CountsSpec, FatesSpec, OrderSpec, OutputsSpec
 from emulator.spec.fields import FakerField, FieldSpec, check_locale, check_template_order, walk_fields
 from emulator.spec.mapping import split_ref
 from emulator.spec.pipeline import PipelineSpec, load_pipeline
@@ -46,6 +47,8 @@ class DeadLettersSpec(Strict):
     count: int | None = Field(None, ge=0)
     min: int | None = Field(None, ge=0)
     max: int | None = Field(None, ge=0)
+    condition: str | None = None  # every message's requestContext.condition (Kinesis/DynamoDB on-failure records)
+    batch_size: int | None = Field(None, ge=1)  # every message's KinesisBatchInfo.batchSize
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
@@ -156,6 +159,10 @@ class ExpectSpec(Strict):
     lost: LostSpec | None = None
     filtered: FilteredSpec | None = None
     executions: ExecutionsSpec | None = None
+    fates: FatesSpec | None = None
+    counts: CountsSpec | None = None
+    outputs: OutputsSpec | None = None
+    order: OrderSpec | None = None
 
 
 class ScenarioSpec(Strict):

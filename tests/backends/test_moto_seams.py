@@ -74,3 +74,137 @@ def test_s3_arrivals_seam() -> None:
 
 def test_sfn_config_seam() -> None:
     assert "execute_state_machine" in default_user_config["stepfunctions"]
+
+
+# -- Step Functions (issue 4): sfn_time, sfn_executions, sfn_tasks ---------------------------------------------------
+def test_sfn_time_seam() -> None:
+    import re
+    import time
+
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    assert params(WaitFunction._wait_interval) == ["self", "env", "wait_seconds"]
+    assert "env.program_state_event.wait(" in inspect.getsource(WaitFunction._wait_interval)
+    # the retrier sleeps through its module's `time`, and uses nothing else from it
+    assert vars(retrier_decl)["time"] is time or type(vars(retrier_decl)["time"]).__name__ == "SimpleNamespace"
+    assert "time.sleep(interval_seconds)" in inspect.getsource(RetrierDecl._eval_body)
+    assert set(re.findall(r"\btime\.(\w+)", inspect.getsource(retrier_decl))) == {"sleep"}
+
+
+def test_sfn_executions_seam() -> None:
+    from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.parser.mocking.mock_config import (
+        MockedResponseReturn,
+        MockedResponseThrow,
+        MockTestCase,
+        StateMockedResponses,
+    )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    assert params(StepFunctionsParserBackend.start_execution) == [
+        "self", "state_machine_arn", "name", "execution_input", "trace_header"
+    ]
+    assert params(Execution._get_start_execution_worker) == ["self"]
+    assert "self._mock_test_case = mock_test_case" in inspect.getsource(ExecutionWorker.__init__)
+    assert "mock_test_case=self._mock_test_case" in inspect.getsource(ExecutionWorker)
+    assert params(MockTestCase.__init__) == [
+        "self", "state_machine_name", "test_case_name", "state_mocked_responses_list"
+    ]
+    assert params(StateMockedResponses.__init__) == ["self", "state_name", "mocked_response_name", "mocked_responses"]
+    assert params(MockedResponseReturn.__init__) == ["self", "range_start", "range_end", "payload"]
+    assert params(MockedResponseThrow.__init__) == ["self", "range_start", "range_end", "error", "cause"]
+    assert params(StepFunctionResponse.describe_execution) == ["self"]
+    assert isinstance(inspect.getattr_static(StepFunctionsParserBackend, "_validate_definition"), staticmethod)
+    for method in (StepFunctionsParserBackend.create_state_machine, StepFunctionsParserBackend.update_state_machine):
+        assert "._validate_definition(definition=definition)" in inspect.getsource(method)
+    source = inspect.getsource(Execution.__init__)
+    for attribute in ("output", "exec_status", "stop_date"):
+        assert f"self.{attribute}" in source, attribute
+
+
+def test_sfn_tasks_seam() -> None:
+    from moto.stepfunctions.parser.asl.component import eval_component
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+        StateTaskServiceLambda,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+
+    assert params(StateTaskLambda._from_error) == ["self", "env", "ex"]
+    assert params(StateTaskLambda._eval_execution) == ["self", "env"]
+    assert params(lambda_eval_utils.LambdaFunctionErrorException.__init__) == ["self", "function_error", "payload"]
+    # moto re-serialises the error payload compactly (AWS keeps the runtime's spacing for a plain ARN task)
+    assert 'separators=(",", ":")' in inspect.getsource(lambda_eval_utils.execute_lambda_function_integration)
+    assert "lambda_eval_utils.to_payload_type(" in inspect.getsource(StateTaskLambda._eval_execution)
+    assert params(lambda_eval_utils.to_payload_type) == ["payload"]
+    assert isinstance(inspect.getattr_static(StateTaskServiceLambda, "_error_cause_from_client_error"), staticmethod)
+    # the logger sfn_tasks keeps quiet
+    assert eval_component.LOG.name == "moto.stepfunctions.parser.asl.component.eval_component"
+
+
+# -- kinesis_store: it replaces these moto functions with equivalents, so any change to them must be re-read --
+KINESIS_STORE_SOURCES = {
+    # what moto computes, which the seam reproduces at lower cost (sequence numbers, reads, arrival times)
+    "Shard.__init__": "ed0cc26823a9cd92",
+    "Shard.put_record": "e2d15174261bc63e",
+    "Shard.get_records": "1188a73a6b3db1f9",
+    "Shard.get_min_sequence_number": "acae970512147e4e",
+    "Shard.get_max_sequence_number": "eff48df162f5a63d",
+    "Shard.get_sequence_number_at": "d40f468a2c48d30d",
+    "Record.__init__": "35a5af81a443c0b4",
+    "Record.to_json": "fd7801686ad6ffad",
+    # the calls it wraps or replaces, and the response it serializes itself
+    "Stream.put_record": "cafda0597b231b64",
+    "KinesisBackend.put_record": "e016b51673b19980",
+    "KinesisBackend.put_records": "9137f103f183093b",
+    "KinesisResponse.put_records": "605c7b12968c94c8",
+    "ActionResult.execute_result": "6333faa349b58671",
+    # the iterator format its in-process reader writes and reads
+    "compose_new_shard_iterator": "54c370b076e4850e",
+    "compose_shard_iterator": "e246d872d062d6f1",
+    "decompose_shard_iterator": "0f2cc30dcf400c92",
+}
+
+
+def test_kinesis_store_seam() -> None:
+    import hashlib
+
+    from moto.core.responses import ActionResult
+    from moto.kinesis import utils
+    from moto.kinesis.models import KinesisBackend, Record, Shard
+    from moto.kinesis.responses import KinesisResponse
+
+    from emulator.backends.moto_seams import kinesis_store
+
+    def moto_function(owner: type | None, name: str) -> object:
+        if owner is None:
+            return getattr(utils, name)
+        # a running embedded backend may have the seam installed: read moto's own function, not ours
+        for key, original in kinesis_store._originals.items():
+            if key.split(".", 1)[1] == name and kinesis_store._OWNERS[key.split(".", 1)[0]] is owner:
+                return original
+        return getattr(owner, name)
+
+    owners: dict[str, type | None] = {
+        "Shard": Shard, "Record": Record, "Stream": Stream, "KinesisBackend": KinesisBackend,
+        "KinesisResponse": KinesisResponse, "ActionResult": ActionResult,
+    }
+    changed = []
+    for qualified, expected in KINESIS_STORE_SOURCES.items():
+        owner_name, _, name = qualified.rpartition(".")
+        source = inspect.getsource(moto_function(owners.get(owner_name), name))  # type: ignore[arg-type]
+        if hashlib.sha256(source.encode()).hexdigest()[:16] != expected:
+            changed.append(qualified)
+    assert not changed, (
+        f"moto changed {changed}: re-read them against emulator/backends/moto_seams/kinesis_store.py "
+        "(sequence numbers, record fields, read semantics, response shape), then update the hashes here"
+    )
+    assert params(moto_function(Shard, "get_records")) == ["self", "last_sequence_id", "limit"]
+    assert params(moto_function(KinesisBackend, "put_records")) == ["self", "stream_arn", "stream_name", "records"]
+    assert params(Record.__init__) == ["self", "partition_key", "data", "sequence_number", "explicit_hash_key"]
+    assert not getattr(KinesisResponse, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)  # the seam serializes as-is
+    assert "self.records: dict[int, Record] = OrderedDict()" in inspect.getsource(Shard.__init__)

@@ -63,6 +63,16 @@ def test_a_misspelled_key_exits_2_naming_file_line_and_key(tmp_path: Path) -> No
     assert not (tmp_path / "pipemu-report").exists()
 
 
+def test_replay_ignores_the_host_profile_and_credentials(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator.cli", "replay", str(SMOKE), "--count", "20", "--rate", "5000", "--quiet"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=180,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "AWS_PROFILE": "production", "AWS_ACCESS_KEY_ID": "AKIAHOST",
+             "AWS_SECRET_ACCESS_KEY": "host-secret", "AWS_CONFIG_FILE": str(tmp_path / "missing")},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_validate_accepts_the_bundled_files(tmp_path: Path) -> None:
     for path in (SMOKE, ROOT / "fixtures" / "clickstream" / "pipeline.yaml"):
         done = pipemu("validate", str(path), cwd=tmp_path)

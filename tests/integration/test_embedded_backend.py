@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import pytest
 from botocore.exceptions import ClientError
+from lambda_functions import create_function
 
 from emulator.backends.embedded import EmbeddedBackend
 from emulator.errors import HarnessError
-
-
-def zipped(source: str, name: str = "app.py") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr(name, source)
-    return buffer.getvalue()
-
-
-def create_function(pipemu, name: str, source: str, **kwargs) -> str:
-    iam = pipemu.client("iam")
-    try:
-        role = iam.get_role(RoleName="r")["Role"]["Arn"]
-    except ClientError:
-        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    response = pipemu.client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.handler",
-        Code={"ZipFile": zipped(source)},
-        **kwargs,
-    )
-    return str(response["FunctionArn"])
 
 
 def test_binds_loopback_only_and_exposes_a_client_env(pipemu) -> None:

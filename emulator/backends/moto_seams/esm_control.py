@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
+from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.awslambda.responses import LambdaResponse
 from moto.kinesis.models import kinesis_backends
@@ -42,7 +42,23 @@ _lock = threading.Lock()
 _processing_results: dict[str, str] = {}
 
 
-class ResourceConflict(LambdaClientError):
+class _UserError(LambdaClientError):
+    """Lambda marks a caller's mistake with ``"Type": "User"`` in the error body; boto3 shows it in
+    ``ClientError.response`` next to ``message`` (shared/conformance §2, §3)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.description = json.dumps({"__type": code, "Type": "User", "message": message})
+
+
+class InvalidParameterValue(_UserError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidParameterValueException", message)
+
+
+class ResourceConflict(_UserError):
     code = 409
 
     def __init__(self, message: str) -> None:
@@ -69,11 +85,11 @@ def _validate_create(backend: LambdaBackend, spec: dict[str, Any]) -> None:
     if service == "kinesis":
         streams = kinesis_backends[backend.account_id][backend.region_name].streams.values()
         if not any(s.arn == arn for s in streams):
-            raise InvalidParameterValueException(f"Stream not found: {arn}")
+            raise InvalidParameterValue(f"Stream not found: {arn}")
     elif service == "sqs":
         queues = sqs_backends[backend.account_id][backend.region_name].queues.values()
         if not any(q.queue_arn == arn for q in queues):
-            raise InvalidParameterValueException(
+            raise InvalidParameterValue(
                 "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
                 "SQS Error Message: The specified queue does not exist."
             )
@@ -97,7 +113,7 @@ def _validate_create(backend: LambdaBackend, spec: dict[str, Any]) -> None:
 
 def _validate_sqs_window(batch_size: Any, window: Any) -> None:
     if batch_size is not None and int(batch_size) > 10 and not window:
-        raise InvalidParameterValueException(
+        raise InvalidParameterValue(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
         )
 

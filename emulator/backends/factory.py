@@ -1,0 +1,68 @@
+"""The one place that maps a backend name (``--backend``, ``--pipemu-backend``, ``pipemu parity --backends``) to
+a backend object. Nothing is started here: use the result as a context manager.
+
+- ``embedded``: moto in-process, pipemu's runtime and pollers (default; no Docker).
+- ``endpoint``: any AWS-compatible endpoint at ``endpoint_url`` (a moto server is driven from the client side).
+- ``moto-server``: a moto server subprocess on 127.0.0.1, driven from the client side (no URL needed).
+- ``localstack``: LocalStack in a container via testcontainers, or the one at ``endpoint_url``.
+- ``aws``: real AWS; needs ``allow_aws=True`` or ``PIPEMU_ALLOW_AWS=1``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emulator.errors import ConfigError
+
+if TYPE_CHECKING:  # imported lazily: the pytest plugin reads BACKENDS before moto may load
+    from emulator.backends.base import Backend
+
+BACKENDS = ("embedded", "endpoint", "moto-server", "localstack", "aws")
+_REGION = "us-east-1"  # emulator.backends.base.DEFAULT_REGION, without importing boto3 here
+
+
+def make_backend(
+    name: str,
+    *,
+    endpoint_url: str | None = None,
+    time_scale: float = 1.0,
+    allow_aws: bool = False,
+    region: str | None = None,
+    drive_locally: bool | None = None,
+    image: str | None = None,
+) -> Backend:
+    """A backend by name, not started. Raises ``ConfigError`` for an unknown name, a missing endpoint URL, or
+    ``aws`` without the opt-in."""
+    if name == "embedded":
+        from emulator.backends.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(time_scale=time_scale, region=region or _REGION)
+    if name == "endpoint":
+        from emulator.backends.endpoint import EndpointBackend
+
+        if not endpoint_url:
+            raise ConfigError(
+                "the endpoint backend needs an endpoint URL", key="--endpoint-url",
+                hint="e.g. --endpoint-url http://127.0.0.1:4566 (LocalStack) or http://127.0.0.1:5000 (moto server)",
+            )
+        return EndpointBackend(
+            endpoint_url, drive_locally=drive_locally, time_scale=time_scale, region=region or _REGION
+        )
+    if name == "moto-server":
+        from emulator.backends.moto_server import MotoServerBackend
+
+        return MotoServerBackend(time_scale=time_scale, region=region or _REGION)
+    if name == "localstack":
+        from emulator.backends.localstack import DEFAULT_IMAGE, LocalStackBackend
+
+        return LocalStackBackend(
+            endpoint_url=endpoint_url, image=image or DEFAULT_IMAGE, region=region or _REGION
+        )
+    if name == "aws":
+        from emulator.backends.aws import AwsBackend
+
+        return AwsBackend(allow=allow_aws, region=region)
+    raise ConfigError(f"unknown backend {name!r}", key="--backend", hint=f"one of: {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "make_backend"]

@@ -1,0 +1,138 @@
+"""Expectations about what happened to which events: fates per fault class, counts per fate, output
+content, order per partition key, and the fields of dead-letter messages."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from emulator.expect.checks import ExpectationResult
+from emulator.observe.ledger import FateCounts, Ledger
+from emulator.spec.expectations import Bounds, CountsSpec, FatesSpec, OrderSpec, OutputsSpec
+from emulator.spec.scenario import DeadLettersSpec
+
+
+def _fault_class_of(ledger: Ledger, index: int) -> list[str]:
+    fault = ledger.faulty.get(index)
+    if fault is None:
+        return ["clean"]
+    return [fault, fault.split(":", 1)[0]] if ":" in fault else [fault]
+
+
+def check_fates(spec: FatesSpec, ledger: Ledger) -> list[ExpectationResult]:
+    results = []
+    for fault_class, allowed in spec.rules().items():
+        members = [i for i in range(len(ledger.keys)) if fault_class in _fault_class_of(ledger, i)]
+        wrong = [i for i in members if ledger.fate(i) not in allowed and ledger.fate(i) != "duplicated"]
+        results.append(
+            ExpectationResult(
+                name=f"fates.{fault_class}",
+                passed=not wrong,
+                expected=f"all {len(members)} {fault_class} events {' or '.join(allowed)}",
+                actual=f"{len(members) - len(wrong)} of {len(members)}",
+                detail=f"{len(wrong)} ended otherwise" if wrong else "",
+                near_misses=[
+                    {
+                        "event": ledger.keys[i],
+                        "fault": ledger.faulty.get(i),
+                        "fate": ledger.fate(i),
+                        "why": ledger.rejected.get(i) or ledger.dropped.get(i),
+                    }
+                    for i in wrong[:5]
+                ],
+            )
+        )
+    return results
+
+
+def _within(value: int, bound: int | Bounds) -> tuple[bool, str]:
+    if isinstance(bound, int):
+        return value == bound, f"== {bound}"
+    parts, ok = [], True
+    if bound.min is not None:
+        ok &= value >= bound.min
+        parts.append(f">= {bound.min}")
+    if bound.max is not None:
+        ok &= value <= bound.max
+        parts.append(f"<= {bound.max}")
+    return ok, " and ".join(parts) or "any"
+
+
+def check_counts(spec: CountsSpec, counts: FateCounts) -> list[ExpectationResult]:
+    actual = {**counts.as_dict(), "redelivered": counts.duplicates}
+    results = []
+    for name, bound in spec.model_dump(exclude_none=True).items():
+        value = actual[name]
+        ok, wanted = _within(value, bound if isinstance(bound, int) else Bounds.model_validate(bound))
+        results.append(ExpectationResult(name=f"counts.{name}", passed=ok, expected=wanted, actual=value))
+    return results
+
+
+def check_outputs(spec: OutputsSpec, violations: list[dict[str, Any]], count: int, seen: int) -> ExpectationResult:
+    return ExpectationResult(
+        name="outputs",
+        passed=count == 0 and seen > 0,
+        expected="every output record "
+        + " and ".join(
+            ([f"contains {spec.contains}"] if spec.contains else []) + [f"has {f}" for f in spec.fields or []]
+        ),
+        actual=f"{seen - count} of {seen} records",
+        detail=f"{count} records do not" if count else ("no output record was seen" if seen == 0 else ""),
+        near_misses=violations,
+    )
+
+
+def check_order(spec: OrderSpec, ledger: Ledger) -> ExpectationResult:
+    """Per partition key, events are first delivered in the order they were sent."""
+    keys = ledger.partition_keys or []
+    last: dict[str, tuple[int, int]] = {}
+    out_of_order: list[dict[str, Any]] = []
+    checked = 0
+    groups: dict[str, int] = defaultdict(int)
+    for index, key in enumerate(keys):
+        order = ledger.delivery_order[index]
+        if order < 0 or index in ledger.duplicate_of:
+            continue
+        checked += 1
+        groups[key] += 1
+        previous = last.get(key)
+        if previous is not None and order < previous[1]:
+            out_of_order.append(
+                {"partition_key": key, "event": ledger.keys[index], "delivered_before": ledger.keys[previous[0]]}
+            )
+        last[key] = (index, order)
+    return ExpectationResult(
+        name="order.per_partition_key",
+        passed=not out_of_order,
+        expected="events of each partition key delivered in send order",
+        actual=f"{len(out_of_order)} out of order among {checked} delivered events in {len(groups)} keys",
+        near_misses=out_of_order[:5],
+    )
+
+
+def check_dead_letter_fields(spec: DeadLettersSpec, ledger: Ledger) -> list[ExpectationResult]:
+    messages = [d for d in ledger.dead_letters if d.queue.rstrip("/").endswith("/" + spec.queue)]
+    results = []
+    if spec.condition is not None:
+        wrong = [d for d in messages if d.condition != spec.condition]
+        results.append(
+            ExpectationResult(
+                name=f"dead_letters[{spec.queue}].condition",
+                passed=not wrong and bool(messages),
+                expected=f"every message {spec.condition}",
+                actual=sorted({str(d.condition) for d in messages}),
+                near_misses=[d.body for d in wrong[:3]],
+            )
+        )
+    if spec.batch_size is not None:
+        wrong = [d for d in messages if d.batch_size != spec.batch_size]
+        results.append(
+            ExpectationResult(
+                name=f"dead_letters[{spec.queue}].batch_size",
+                passed=not wrong and bool(messages),
+                expected=f"every message batchSize {spec.batch_size}",
+                actual=sorted({str(d.batch_size) for d in messages}),
+                near_misses=[d.body for d in wrong[:3]],
+            )
+        )
+    return results

@@ -1,0 +1,52 @@
+"""JSON or YAML documents (ASL definitions, mock configuration files), read with the line of every key.
+
+JSON is parsed by ``json`` (the authority on what the file means). Lines come from composing the same text as YAML,
+which JSON nearly is; tabs, legal JSON whitespace but not YAML indentation, are blanked first (a tab inside a JSON
+string must be escaped, so this never changes a value).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from emulator.errors import ConfigError
+from emulator.spec.yamlsrc import YamlDoc, load_yaml, parse_yaml
+
+
+def _read(file: Path, what: str) -> str:
+    if not file.is_file():
+        state = "is not a file" if file.exists() else "not found"
+        raise ConfigError(f"{what} {state}", file=file)
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} is not UTF-8 text ({exc.reason})", file=file) from None
+
+
+def parse_json_document(text: str, *, file: Path, what: str) -> YamlDoc:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"invalid JSON in {what}: {exc.msg} (column {exc.colno})", file=file, line=exc.lineno,
+            hint="check for a missing comma or quote, or a trailing comma, on this line or the one above",
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"the {what} is a JSON {type(data).__name__}, not an object", file=file, line=1)
+    try:
+        lines = parse_yaml(text.replace("\t", " "), file=file, what=what).lines
+    except ConfigError:
+        lines = {(): 1}  # valid JSON that YAML cannot compose: keep the data, lose the lines
+    return YamlDoc(file=file, data=data, lines=lines)
+
+
+def load_document(path: str | Path, *, what: str) -> YamlDoc:
+    """Read a JSON (``.json``) or YAML file into data plus key lines; anything else is tried as JSON first."""
+    file = Path(path)
+    text = _read(file, what)
+    if file.suffix in (".yaml", ".yml"):
+        return load_yaml(file, what=what)
+    if file.suffix == ".json" or text.lstrip().startswith("{"):
+        return parse_json_document(text, file=file, what=what)
+    return parse_yaml(text, file=file, what=what)

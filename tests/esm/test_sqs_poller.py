@@ -1,0 +1,480 @@
+"""SqsMappingPoller with a fake clock, a fake queue and a scripted function: batching, deletes, partial
+failures, filtering, FIFO groups, throttles and idleness, in milliseconds, without a server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from esm_fakes import RecordingObserver, ok, returns, unhandled
+
+from emulator.clock import FakeClock, ScaledClock
+from emulator.esm.config import MappingConfig
+from emulator.esm.invoker import InvokeOutcome
+from emulator.esm.sqs_events import SqsMessage, event_record
+from emulator.esm.sqs_poller import MAX_PAYLOAD_BYTES, SqsMappingPoller
+from emulator.esm.sqs_source import QueueGone, QueueInfo
+from emulator.esm.stats import MappingStats
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+QUEUE = "arn:aws:sqs:us-east-1:123456789012:q"
+RBIF = {"report_batch_item_failures": True}
+
+
+@dataclass
+class _Message:
+    id: str
+    body: str
+    group: str | None
+    available_at: float
+    visible_at: float = 0.0
+    receives: int = 0
+
+
+@dataclass
+class FakeQueue:
+    """An SQS queue on a clock: visibility in wall seconds (as SQS counts it), FIFO groups blocked while one
+    of their messages is in flight, redrive to ``dead`` on the receive after ``max_receives``."""
+
+    clock: Any
+    visibility: int = 30
+    fifo: bool = False
+    max_receives: int | None = None
+    messages: list[_Message] = field(default_factory=list)
+    dead: list[_Message] = field(default_factory=list)
+    receives: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, body: Any, *, group: str | None = None, at: float | None = None) -> str:
+        text = body if isinstance(body, str) else json.dumps(body)
+        mid = f"m{len(self.messages) + len(self.dead) + 1}"
+        self.messages.append(_Message(mid, text, group, self.clock.now() if at is None else at))
+        return mid
+
+    def info(self) -> QueueInfo:
+        return QueueInfo(fifo=self.fifo, visibility_timeout_s=self.visibility, max_receive_count=self.max_receives)
+
+    def _receivable(self, m: _Message, now: float) -> bool:
+        return m.available_at <= now and m.visible_at <= now
+
+    def receive(self, max_messages: int) -> list[SqsMessage]:
+        now = self.clock.now()
+        with self._lock:
+            busy = {m.group for m in self.messages if m.group and not self._receivable(m, now)}
+            out = []
+            for m in list(self.messages):
+                if len(out) >= max_messages:
+                    break
+                if not self._receivable(m, now) or m.group in busy:
+                    continue
+                if self.max_receives is not None and m.receives >= self.max_receives:
+                    self.messages.remove(m)
+                    self.dead.append(m)
+                    continue
+                m.receives += 1
+                m.visible_at = now + self.visibility * self.clock.scale
+                attributes = {"ApproximateReceiveCount": str(m.receives), "SentTimestamp": "1700000000000"}
+                if m.group:
+                    attributes["MessageGroupId"] = m.group
+                out.append(SqsMessage(m.id, f"{m.id}#{m.receives}", m.body, "md5", attributes))
+            self.receives.append(len(out))
+            return out
+
+    def _find(self, handle: str) -> _Message | None:
+        return next((m for m in self.messages if handle == f"{m.id}#{m.receives}"), None)
+
+    def delete(self, receipt_handles: Sequence[str]) -> None:
+        with self._lock:
+            for handle in receipt_handles:
+                m = self._find(handle)
+                if m is not None:
+                    self.messages.remove(m)
+
+    def change_visibility(self, receipt_handles: Sequence[str], timeout_s: int) -> None:
+        with self._lock:
+            for handle in receipt_handles:
+                m = self._find(handle)
+                if m is not None:
+                    m.visible_at = self.clock.now() + timeout_s * self.clock.scale
+
+    def in_flight(self) -> int:
+        now = self.clock.now()
+        return sum(1 for m in self.messages if not self._receivable(m, now))
+
+    def bodies(self) -> list[str]:
+        return [m.body for m in self.messages]
+
+
+@dataclass
+class Function:
+    """Answers each batch with ``respond(records)`` and records the bodies it got."""
+
+    respond: Callable[[list[dict[str, Any]]], InvokeOutcome] = ok
+    calls: list[list[str]] = field(default_factory=list)
+    counts: list[list[str]] = field(default_factory=list)
+
+    def invoke(self, function_arn: str, payload: bytes) -> InvokeOutcome:
+        records = json.loads(payload)["Records"]
+        self.calls.append([r["body"] for r in records])
+        self.counts.append([r["attributes"]["ApproximateReceiveCount"] for r in records])
+        return self.respond(records)
+
+    def role_arn(self, function_arn: str) -> str:
+        return "arn:aws:iam::123456789012:role/r"
+
+
+def config(**overrides: Any) -> MappingConfig:
+    base: dict[str, Any] = dict(
+        uuid="u-1", function_arn=FN, event_source_arn=QUEUE, kind="sqs", enabled=True, batch_size=10, window_s=0
+    )
+    return MappingConfig(**(base | overrides))
+
+
+def poller(queue: FakeQueue, fn: Function, **overrides: Any) -> tuple[SqsMappingPoller, RecordingObserver]:
+    observer = RecordingObserver()
+    p = SqsMappingPoller(
+        config(**overrides),
+        source=queue,
+        invoker=fn,
+        clock=queue.clock,
+        region="us-east-1",
+        observer=observer,
+        stats=MappingStats(),
+    )
+    return p, observer
+
+
+def fail_ids(predicate: Callable[[dict[str, Any]], bool]) -> Callable[[list[dict[str, Any]]], InvokeOutcome]:
+    def respond(records: list[dict[str, Any]]) -> InvokeOutcome:
+        failures = [{"itemIdentifier": r["messageId"]} for r in records if predicate(r)]
+        return returns({"batchItemFailures": failures})(records)
+
+    return respond
+
+
+def run_once(p: SqsMappingPoller) -> list[str]:
+    """One reader step: release what is due, gather a batch, run it. Returns the bodies delivered."""
+    p.release_due()
+    batch = p.gather()
+    if batch:
+        p.process(batch)
+    return [r.record["body"] for r in batch]
+
+
+# -- batching ----------------------------------------------------------------------------------------------
+def test_window_zero_invokes_with_what_one_receive_returned() -> None:
+    queue = FakeQueue(FakeClock())
+    for i in range(13):
+        queue.send(f"b{i}")
+    p, _ = poller(queue, Function(), batch_size=10)
+    assert run_once(p) == [f"b{i}" for i in range(10)]
+    assert queue.receives == [10] and queue.clock.waits == []
+    assert run_once(p) == ["b10", "b11", "b12"]
+
+
+def test_window_gathers_messages_until_it_elapses() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock)
+    start = clock.now()
+    for i, at in enumerate((0.0, 1.0, 2.5, 7.0)):
+        queue.send(f"b{i}", at=start + at)
+    p, _ = poller(queue, Function(), batch_size=100, window_s=5)
+    assert run_once(p) == ["b0", "b1", "b2"]
+    assert 5.0 <= clock.now() - start < 5.1
+    assert queue.bodies() == ["b3"]
+
+
+def test_a_full_batch_does_not_wait_for_the_window() -> None:
+    queue = FakeQueue(FakeClock())
+    for i in range(25):
+        queue.send(f"b{i}")
+    p, _ = poller(queue, Function(), batch_size=20, window_s=60)
+    assert len(run_once(p)) == 20
+    assert queue.receives == [10, 10] and queue.clock.waits == []
+
+
+def test_payload_over_6_mb_is_split_across_invocations() -> None:
+    queue = FakeQueue(FakeClock())
+    for i in range(30):
+        queue.send(f"{i:03d}" + "x" * 250_000)
+    fn = Function()
+    p, _ = poller(queue, fn, batch_size=100, window_s=1)
+    run_once(p)
+    run_once(p)
+    assert [len(c) for c in fn.calls] == [25, 5]
+    assert all(sum(len(b) for b in call) < MAX_PAYLOAD_BYTES for call in fn.calls)
+    assert sorted(b[:3] for c in fn.calls for b in c) == [f"{i:03d}" for i in range(30)]
+
+
+# -- settling ----------------------------------------------------------------------------------------------
+def test_success_deletes_the_batch() -> None:
+    queue = FakeQueue(FakeClock())
+    queue.send("a")
+    queue.send("b")
+    p, _ = poller(queue, Function())
+    run_once(p)
+    assert queue.messages == []
+    counts = p.stats.as_dict()
+    assert (counts["invocations"], counts["batches_succeeded"], counts["records_succeeded"]) == (1, 1, 2)
+
+
+def test_function_error_deletes_nothing_and_messages_return_after_the_visibility_timeout() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=30)
+    queue.send("a")
+    fn = Function(unhandled)
+    p, _ = poller(queue, fn)
+    received = clock.now()
+    run_once(p)
+    assert queue.bodies() == ["a"]
+    clock.advance(29.9)
+    assert run_once(p) == []
+    clock.advance(0.2)  # 30 s after the receive
+    fn.respond = ok
+    assert run_once(p) == ["a"]
+    assert fn.counts == [["1"], ["2"]]
+    assert 30.0 <= clock.now() - received < 30.2
+    assert queue.messages == [] and p.stats.retries == 1
+
+
+def test_partial_failure_deletes_only_the_successes() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=10)
+    for body in ("ok-1", "bad", "ok-2"):
+        queue.send(body)
+    fn = Function(fail_ids(lambda r: r["body"] == "bad" and r["attributes"]["ApproximateReceiveCount"] == "1"))
+    p, _ = poller(queue, fn, **RBIF)
+    run_once(p)
+    assert queue.bodies() == ["bad"]
+    clock.advance(10)
+    assert run_once(p) == ["bad"]
+    assert fn.counts[-1] == ["2"]
+    assert queue.messages == []
+    assert p.stats.partial_failures == 1 and p.stats.records_succeeded == 3
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"batchItemFailures": [{"foo": "notvalid"}]},
+        {"batchItemFailures": [{"itemIdentifier": ""}]},
+        {"batchItemFailures": [{"itemIdentifier": "not-in-the-batch"}]},
+        {"batchItemFailures": "nope"},
+    ],
+)
+def test_invalid_partial_response_fails_the_whole_batch(response: Any) -> None:
+    queue = FakeQueue(FakeClock())
+    queue.send("a")
+    queue.send("b")
+    p, _ = poller(queue, Function(returns(response)), **RBIF)
+    run_once(p)
+    assert queue.bodies() == ["a", "b"]
+    assert p.stats.retries == 1 and p.stats.records_succeeded == 0
+
+
+@pytest.mark.parametrize("response", [None, {}, {"batchItemFailures": []}, ""])
+def test_empty_partial_responses_succeed(response: Any) -> None:
+    queue = FakeQueue(FakeClock())
+    queue.send("a")
+    p, _ = poller(queue, Function(returns(response)), **RBIF)
+    run_once(p)
+    assert queue.messages == []
+
+
+def test_redrive_is_counted_when_a_message_returns_for_the_last_time() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=5, max_receives=2)
+    queue.send("poison")
+    fn = Function(unhandled)
+    p, _ = poller(queue, fn)
+    run_once(p)
+    clock.advance(5)
+    run_once(p)
+    clock.advance(5)
+    assert run_once(p) == []
+    assert [m.body for m in queue.dead] == ["poison"] and fn.counts == [["1"], ["2"]]
+    assert p.stats.records_dead_lettered == 1
+
+
+def test_throttled_invocations_are_retried_without_a_new_receive() -> None:
+    queue = FakeQueue(FakeClock())
+    queue.send("a")
+    throttled = InvokeOutcome(payload=b"", function_error=None, status_code=429, invoked=False)
+    answers = [throttled, throttled]
+    fn = Function(lambda records: answers.pop(0) if answers else ok(records))
+    p, _ = poller(queue, fn)
+    run_once(p)
+    assert fn.counts == [["1"], ["1"], ["1"]]
+    assert queue.messages == []
+    assert (p.stats.throttles, p.stats.invocations) == (2, 1)
+
+
+def test_throttled_past_the_visibility_timeout_goes_back_to_the_queue() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=3)
+    queue.send("a")
+    throttled = InvokeOutcome(payload=b"", function_error=None, status_code=429, invoked=False)
+    p, _ = poller(queue, Function(lambda _: throttled))
+    run_once(p)
+    assert p.stats.invocations == 0 and p.stats.throttles == 3
+    assert queue.bodies() == ["a"] and queue.messages[0].receives == 1
+
+
+# -- filtering ---------------------------------------------------------------------------------------------
+def test_filtered_messages_are_deleted_and_reported() -> None:
+    queue = FakeQueue(FakeClock())
+    queue.send({"key": "keep", "id": 1})
+    queue.send({"key": "drop", "id": 2})
+    queue.send("plain-string")
+    fn = Function()
+    criteria = {"Filters": [{"Pattern": json.dumps({"body": {"key": ["keep"]}})}]}
+    p, observer = poller(queue, fn, filter_criteria=criteria)
+    run_once(p)
+    assert fn.calls == [[json.dumps({"key": "keep", "id": 1})]]
+    assert queue.messages == []
+    assert [json.loads(r.data) if r.data.startswith(b"{") else r.data for r in observer.filtered] == [
+        {"key": "drop", "id": 2},
+        b"plain-string",
+    ]
+    assert p.stats.records_filtered == 2
+
+
+# -- FIFO --------------------------------------------------------------------------------------------------
+def test_fifo_failed_message_blocks_its_group_until_it_returns() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=10, fifo=True)
+    for body, group in (("a1", "A"), ("a2", "A"), ("b1", "B")):
+        queue.send(body, group=group)
+    fn = Function(fail_ids(lambda r: r["body"] == "a1" and r["attributes"]["ApproximateReceiveCount"] == "1"))
+    p, _ = poller(queue, fn, batch_size=1, window_s=30, **RBIF)  # FIFO: no batching window
+    assert run_once(p) == ["a1"]
+    assert run_once(p) == ["b1"]
+    assert run_once(p) == []  # a2 waits behind a1
+    assert clock.waits == []
+    clock.advance(10)
+    assert run_once(p) == ["a1"]
+    assert run_once(p) == ["a2"]
+    assert queue.messages == []
+
+
+def test_fifo_batches_hold_at_most_ten_messages() -> None:
+    queue = FakeQueue(FakeClock(), fifo=True)
+    for i in range(12):
+        queue.send(f"b{i}", group="g")
+    p, _ = poller(queue, Function(), batch_size=100, window_s=5)
+    assert len(run_once(p)) == 10
+
+
+# -- record shape ------------------------------------------------------------------------------------------
+def test_record_has_the_lambda_shape() -> None:
+    message = SqsMessage(
+        "id-1",
+        "rh-1",
+        "hello",
+        "5d41402abc4b2a76b9719d911017c592",
+        {
+            "SenderId": "AIDA",
+            "SentTimestamp": "1700000000000",
+            "ApproximateReceiveCount": "1",
+            "ApproximateFirstReceiveTimestamp": "1700000000001",
+            "MessageGroupId": "g",
+            "MessageDeduplicationId": "d",
+        },
+        {
+            "WeeksOn": {"StringValue": "6", "DataType": "Number"},
+            "Blob": {"BinaryValue": b"\x00\x01", "DataType": "Binary"},
+        },
+        "d25a6aea97eb8f585bfa92d314504a92",
+    )
+    record = event_record(message, queue_arn=QUEUE, region="us-east-1")
+    assert list(record["attributes"]) == [
+        "ApproximateReceiveCount",
+        "SentTimestamp",
+        "SequenceNumber",
+        "MessageGroupId",
+        "SenderId",
+        "MessageDeduplicationId",
+        "ApproximateFirstReceiveTimestamp",
+    ]
+    assert len(record["attributes"]["SequenceNumber"]) == 20
+    assert record["messageAttributes"] == {
+        "WeeksOn": {"stringValue": "6", "stringListValues": [], "binaryListValues": [], "dataType": "Number"},
+        "Blob": {"binaryValue": "AAE=", "stringListValues": [], "binaryListValues": [], "dataType": "Binary"},
+    }
+    assert (record["eventSource"], record["eventSourceARN"], record["awsRegion"]) == ("aws:sqs", QUEUE, "us-east-1")
+    assert record["md5OfMessageAttributes"] == "d25a6aea97eb8f585bfa92d314504a92"
+
+
+# -- idleness and the thread -------------------------------------------------------------------------------
+def test_idle_only_after_an_empty_receive_with_nothing_in_flight() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=5)
+    queue.send("a")
+    p, _ = poller(queue, Function(unhandled))
+    since = time.monotonic()
+    assert not p.idle_since(since)
+    run_once(p)  # fails: the message is held invisible
+    assert run_once(p) == [] and not p.idle_since(since)
+    clock.advance(5)
+    p.release_due()
+    assert not p.idle_since(since)
+    queue.messages.clear()
+    assert run_once(p) == [] and p.idle_since(since)
+    assert not p.idle_since(time.monotonic())
+
+
+def test_stop_leaves_held_messages_to_return_when_their_timeout_ends() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=10)
+    queue.send("a")
+    p, _ = poller(queue, Function(unhandled))
+    run_once(p)
+    clock.advance(4)
+    assert p.stop() == {}
+    assert queue.messages[0].visible_at == clock.now() + 6
+
+
+def test_a_missing_queue_is_idle_not_an_error() -> None:
+    class Gone(FakeQueue):
+        def info(self) -> QueueInfo:
+            raise QueueGone(QUEUE)
+
+    p, _ = poller(Gone(FakeClock()), Function())
+    since = time.monotonic()
+    assert run_once(p) == []
+    assert p.idle_since(since) and p.errors == []
+
+
+def test_thread_runs_batches_concurrently_up_to_maximum_concurrency() -> None:
+    clock = ScaledClock(100)
+    queue = FakeQueue(clock)
+    for i in range(12):
+        queue.send(f"b{i}")
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def slow(records: list[dict[str, Any]]) -> InvokeOutcome:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return ok(records)
+
+    p, _ = poller(queue, Function(slow), batch_size=1, max_concurrency=3)
+    since = time.monotonic()
+    p.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not p.idle_since(since) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert p.idle_since(since), "the poller never became idle"
+    finally:
+        assert p.stop() == {}
+    assert queue.messages == [] and peak[0] == 3
+    assert p.errors == []
