@@ -7,7 +7,9 @@ shared/conformance §2):
 - BisectBatchOnFunctionError splits a failed batch in two, first half first; a split does not use up a
   retry, and a one-record batch cannot be split further;
 - with ReportBatchItemFailures the batch is checkpointed before the lowest failed item and retried from
-  there; that retry counts;
+  there; that retry counts, except with BisectBatchOnFunctionError, where the batch is split at the returned
+  sequence number (no retry used) and, when the failed item is the first, bisected like a failed batch, so a
+  poison record ends alone in a one-record batch;
 - records found expired before an invocation go to the destination as ``RecordAgeExceeded`` without a
   ``responseContext``; the rest of the batch is still invoked;
 - errors before the function ran (throttles, service errors) are retried without counting.
@@ -139,7 +141,11 @@ class StreamBatchProcessor:
                 )
                 self._succeeded(sub.records[:first_failed])
                 sub.records = sub.records[first_failed:]
-            elif self.config.bisect_on_error and len(sub.records) > 1:
+                if self.config.bisect_on_error and first_failed > 0:
+                    # Bisected at the returned sequence number: a split, so no retry is used up.
+                    self.stats.add("bisects", at=now)
+                    continue
+            if self.config.bisect_on_error and len(sub.records) > 1:
                 self.stats.add("bisects", at=now)
                 half = len(sub.records) // 2
                 queue.popleft()

@@ -113,6 +113,14 @@ class Ledger:
             seqs.insert(at, seq)
             idxs.insert(at, index)
 
+    def sequence_positions(self) -> dict[int, tuple[int, ...]]:
+        """Event index -> (shard number, sequence number) for events a stream accepted."""
+        out: dict[int, tuple[int, ...]] = {}
+        for shard_no, (_, (seqs, idxs)) in enumerate(sorted(self._positions.items())):
+            for seq, index in zip(seqs, idxs, strict=True):
+                out[index] = (shard_no, seq)
+        return out
+
     def index_of(self, key: str) -> int | None:
         return self._index.get(key)
 

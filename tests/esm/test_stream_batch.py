@@ -218,3 +218,21 @@ def test_no_destination_discards_and_tells_the_observer() -> None:
 
 def test_retry_backoff_is_exponential_and_capped() -> None:
     assert [retry_delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 12, 12, 12]
+
+
+def test_bisect_with_partial_failures_isolates_the_poison_record() -> None:
+    # GIVEN a handler reporting its poison record 7 (of 20) as failed, and records after it not processed
+    def respond(batch: list[dict[str, Any]]) -> InvokeOutcome:
+        failed = [{"itemIdentifier": r["_seq"]} for r in batch if r["i"] == 7]
+        return returns({"batchItemFailures": failed})(batch)
+
+    invoker = ScriptedInvoker(respond)
+    cfg = config(batch_size=20, max_retry_attempts=2, report_batch_item_failures=True, bisect_on_error=True)
+    p, sink, _, checkpoints = processor(cfg, invoker)
+    p.process(records(20))
+    # THEN one message, for record 7 alone, after 1 + 2 invocations of it alone
+    [(_, message, _)] = sink.sent
+    assert message["KinesisBatchInfo"]["batchSize"] == 1
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == "7"
+    assert sum(1 for call in invoker.calls if call == ["7"]) == 3
+    assert checkpoints[-1] == "20"

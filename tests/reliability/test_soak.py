@@ -37,7 +37,9 @@ def usage() -> dict[str, float]:
 def test_two_hundred_runs_leak_nothing(pipemu: Any, tmp_path: Path) -> None:
     text = (ROOT / "scenarios" / "clickstream-smoke.yaml").read_text().replace("../fixtures/", f"{ROOT}/fixtures/")
     scenario = tmp_path / "tiny.yaml"
-    scenario.write_text(text.replace("count: 1000", "count: 5").replace("rate: {per_second: 500}", "rate: {profile: max}"))
+    scenario.write_text(
+        text.replace("count: 1000", "count: 5").replace("rate: {per_second: 500}", "rate: {profile: max}")
+    )
     baseline: dict[str, float] = {}
     for run in range(RUNS):
         if run:

@@ -61,3 +61,14 @@ def test_counts_are_overridable_and_reports_are_written(pipemu, tmp_path: Path, 
     assert report["events"]["sent"] == count
     assert {"sent", "delivered", "dead_lettered", "filtered", "lost"} <= set(report["events"])
     assert set(report["latency_ms"]) == {"p50", "p95", "p99", "max"}
+
+
+def test_chaos_scenario_dead_letters_exactly_the_poison_records(pipemu) -> None:
+    # burst traffic, poison records, duplicates, a flaky handler and a throttled producer
+    result = pipemu.replay(SCENARIOS / "clickstream-chaos.yaml")
+    assert result.passed, result.summary()
+    poison = {i for i, fault in result.ledger.faulty.items() if fault.startswith("poison")}
+    dead = {i for i in range(result.events.sent) if result.ledger.fate(i) == "dead_lettered"}
+    assert poison and dead == poison
+    assert all(d.batch_size == 1 for d in result.ledger.dead_letters)
+    assert result.events.duplicated > 0
