@@ -86,7 +86,9 @@ def replay(
     rate: Annotated[
         float | None, typer.Option(min=0.001, help="events per second (default: the scenario's)")
     ] = None,
-    report_dir: Annotated[Path, typer.Option(help="where report.json is written")] = Path("pipemu-report"),
+    report_dir: Annotated[
+        Path | None, typer.Option(help="where report.json/html go (default: settings, else ./pipemu-report)")
+    ] = None,
     time_scale: Annotated[
         float | None, typer.Option(min=0.001, help="compress AWS waits by this factor")
     ] = None,
@@ -99,19 +101,27 @@ def replay(
     from_recording: Annotated[
         Path | None, typer.Option("--from", help="replay the events of a recording (pipemu record) instead")
     ] = None,
-    backend_name: Annotated[str, typer.Option("--backend", help=BACKEND_HELP)] = "embedded",
+    backend_name: Annotated[str | None, typer.Option("--backend", help=BACKEND_HELP)] = None,
     endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help=ENDPOINT_HELP)] = None,
     allow_aws: Annotated[bool, typer.Option("--i-understand-this-uses-real-aws", help=AWS_HELP)] = False,
 ) -> None:
     """Replay a scenario through its pipeline (on the embedded backend by default) and check its expectations."""
     from emulator.backends.factory import make_backend
     from emulator.runner import run_scenario
+    from emulator.settings import load_settings
     from emulator.spec.scenario import load_scenario
 
     console = _console(no_color)
     try:
+        settings = load_settings()
+        seed = seed if seed is not None else settings.seed
+        report_dir = report_dir or settings.report_dir
+        backend_name = backend_name or settings.backend
+        time_scale = time_scale or settings.time_scale
         spec, _ = load_scenario(scenario)
-        scale = time_scale or spec.time_scale or 1.0
+        if time_scale is not None:  # the flag (or setting) wins over the scenario's own time_scale
+            spec = spec.model_copy(update={"time_scale": time_scale})
+        scale = spec.time_scale or 1.0
         total = count or spec.events.count
         show_progress = not quiet and not json_out and console.is_terminal
         if endpoint_url and backend_name == "embedded":
@@ -324,6 +334,15 @@ def env() -> None:
         ) from None
     for key, value in state["env"].items():
         print(f"export {key}={value}")
+
+
+def _register_tools() -> None:
+    from emulator import cli_tools
+
+    cli_tools.register(app)
+
+
+_register_tools()
 
 
 def main() -> None:

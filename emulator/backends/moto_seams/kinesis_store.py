@@ -7,10 +7,9 @@ moto 5.2.5 keeps a shard's records in an ``OrderedDict`` keyed by integer sequen
 draw the same number and one record silently replaces the other. ``Shard.get_records`` scans the shard from
 its first record on every call. Here each shard gets an index beside its ``records``: the sorted list of its
 sequence numbers (they only grow, so appending keeps it sorted) and a lock. Puts append under the lock; reads
-bisect. Sequence numbers, record contents, iterators and MillisBehindLatest are exactly moto's.
-
-The index is checked against ``shard.records`` (same object, same length) on every use and rebuilt when moto
-replaced or refilled it behind our back (``split_shard`` assigns a new ``OrderedDict``).
+bisect. Sequence numbers, record contents, iterators and MillisBehindLatest are exactly moto's. The index is
+checked against ``shard.records`` (same object, same length) on every use and rebuilt when moto replaced or
+refilled it behind our back (``split_shard`` assigns a new ``OrderedDict``).
 
 Records are not trimmed when every consumer has passed them: on AWS they stay readable for the retention
 period (24 h at least), and a TRIM_HORIZON or AT_TIMESTAMP iterator opened later (a new mapping, a user's
@@ -59,13 +58,6 @@ Listener = Callable[[str, frozenset[str]], None]
 
 log = logging.getLogger(__name__)
 
-_SHARD_METHODS = (
-    "put_record",
-    "get_records",
-    "get_min_sequence_number",
-    "get_max_sequence_number",
-    "get_sequence_number_at",
-)
 _OWNERS: dict[str, type] = {"shard": Shard, "backend": KinesisBackend, "response": KinesisResponse}
 _originals: dict[str, Any] = {}
 _listener: Listener | None = None
@@ -74,8 +66,7 @@ _index_lock = threading.Lock()  # only to attach an index to a shard the first t
 
 
 class _ShardIndex:
-    """The shard's sequence numbers in order, valid while ``records`` is the shard's dict and no one else
-    added to it."""
+    """The shard's sequence numbers in order, valid while ``records`` is the shard's dict and only we add."""
 
     __slots__ = ("lock", "records", "seqs")
 
@@ -261,25 +252,28 @@ def _put_records_response(self: Any) -> ActionResult:
     return _PutRecordsResult(response)
 
 
+_REPLACEMENTS: dict[str, Callable[..., Any]] = {
+    "shard.put_record": _put_record,
+    "shard.get_records": _get_records,
+    "shard.get_min_sequence_number": _get_min_sequence_number,
+    "shard.get_max_sequence_number": _get_max_sequence_number,
+    "shard.get_sequence_number_at": _get_sequence_number_at,
+    "backend.put_record": _put_record_backend,
+    "backend.put_records": _put_records_backend,
+    "response.put_records": _put_records_response,
+}
+
+
 def install(listener: Listener | None = None) -> None:
     global _listener
     with _install_lock:
         _listener = listener
         if _originals:
             return
-        for name in _SHARD_METHODS:
-            _originals[f"shard.{name}"] = getattr(Shard, name)
-        _originals["backend.put_record"] = KinesisBackend.put_record
-        _originals["backend.put_records"] = KinesisBackend.put_records
-        _originals["response.put_records"] = KinesisResponse.put_records
-        setattr(Shard, "put_record", _put_record)
-        setattr(Shard, "get_records", _get_records)
-        setattr(Shard, "get_min_sequence_number", _get_min_sequence_number)
-        setattr(Shard, "get_max_sequence_number", _get_max_sequence_number)
-        setattr(Shard, "get_sequence_number_at", _get_sequence_number_at)
-        setattr(KinesisBackend, "put_record", _put_record_backend)
-        setattr(KinesisBackend, "put_records", _put_records_backend)
-        setattr(KinesisResponse, "put_records", _put_records_response)
+        for key, replacement in _REPLACEMENTS.items():
+            owner, name = key.split(".", 1)
+            _originals[key] = getattr(_OWNERS[owner], name)
+            setattr(_OWNERS[owner], name, replacement)
 
 
 def uninstall() -> None:
