@@ -20,7 +20,7 @@ from emulator.backends.base import Backend
 from emulator.backends.embedded import EmbeddedBackend, InvocationRecord
 from emulator.backends.endpoint import DrivenBackend, driven_backend
 from emulator.deploy import Deployer, Deployment
-from emulator.errors import ConfigError, WaitTimeout
+from emulator.errors import ConfigError, HarnessError, WaitTimeout
 from emulator.esm.kinesis_events import StreamRecord
 from emulator.expect.checks import ExpectationResult, check
 from emulator.expect.latency import summarize
@@ -367,10 +367,15 @@ def _run(
             )
 
     stream = events if events is not None else scenario_events(spec, seed=seed, count=count)
-    stats = replay(
-        stream, producer, ledger, key_of=key_of, schedule=schedule, on_progress=report_progress,
-        keep_partition_keys=spec.expect.order is not None,
-    )
+    try:
+        stats = replay(
+            stream, producer, ledger, key_of=key_of, schedule=schedule, on_progress=report_progress,
+            keep_partition_keys=spec.expect.order is not None,
+        )
+    except HarnessError:
+        if embedded is not None:
+            embedded.check_alive()  # a more precise error: what died
+        raise
     timed_out = _wait_for_quiescence(backend, embedded, collector, ledger, stats, timeout_s, progress)
     collector.poll()
     # -- issue 4: wait for Step Functions executions, account state_machine/ source events, expect.executions
