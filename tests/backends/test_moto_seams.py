@@ -85,8 +85,11 @@ def test_sfn_time_seam() -> None:
     from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-    assert params(WaitFunction._wait_interval) == ["self", "env", "wait_seconds"]
-    assert "env.program_state_event.wait(" in inspect.getsource(WaitFunction._wait_interval)
+    from emulator.backends.moto_seams import sfn_time
+
+    wait_interval = sfn_time._original_wait or WaitFunction._wait_interval  # moto's own, if the seam is installed
+    assert params(wait_interval) == ["self", "env", "wait_seconds"]
+    assert "env.program_state_event.wait(" in inspect.getsource(wait_interval)
     # the retrier sleeps through its module's `time`, and uses nothing else from it
     assert vars(retrier_decl)["time"] is time or type(vars(retrier_decl)["time"]).__name__ == "SimpleNamespace"
     assert "time.sleep(interval_seconds)" in inspect.getsource(RetrierDecl._eval_body)
@@ -139,7 +142,11 @@ def test_sfn_tasks_seam() -> None:
     assert params(lambda_eval_utils.LambdaFunctionErrorException.__init__) == ["self", "function_error", "payload"]
     # moto re-serialises the error payload compactly (AWS keeps the runtime's spacing for a plain ARN task)
     assert 'separators=(",", ":")' in inspect.getsource(lambda_eval_utils.execute_lambda_function_integration)
-    assert "lambda_eval_utils.to_payload_type(" in inspect.getsource(StateTaskLambda._eval_execution)
+    from emulator.backends.moto_seams import sfn_tasks
+
+    # the session's embedded backend may have the seam installed: look at moto's own method
+    eval_execution = sfn_tasks._originals.get("legacy_eval_execution", StateTaskLambda._eval_execution)
+    assert "lambda_eval_utils.to_payload_type(" in inspect.getsource(eval_execution)
     assert params(lambda_eval_utils.to_payload_type) == ["payload"]
     assert isinstance(inspect.getattr_static(StateTaskServiceLambda, "_error_cause_from_client_error"), staticmethod)
     # the logger sfn_tasks keeps quiet

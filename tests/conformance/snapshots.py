@@ -1,7 +1,8 @@
-"""The AWS-recorded snapshots in shared/conformance/aws-snapshots, looked up by test name.
+"""The AWS-recorded snapshots, looked up by test name.
 
-The data lives next to the repository (``<repo>/../shared/conformance``). When it is missing the conformance
-tests fail: a skipped conformance suite would read as a passing one.
+The data is copied into the repository (tests/conformance/aws-snapshots) and also lives next to it
+(``<repo>/../shared/conformance``). When it is missing the conformance tests fail: a skipped conformance suite
+would read as a passing one.
 """
 
 from __future__ import annotations
@@ -24,13 +25,9 @@ def repo_root() -> Path:
 
 
 def snapshot_dir() -> Path:
-    path = repo_root().parent / "shared" / "conformance" / "aws-snapshots"
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"AWS snapshots not found at {path}. The conformance tests compare against them and cannot run "
-            "without them: put shared/conformance next to the repository."
-        )
-    return path
+    from conformance_data import snapshots_dir
+
+    return snapshots_dir()
 
 
 @cache

@@ -58,6 +58,7 @@ def test_a_recording_replays_to_identical_outputs_twice(pipemu: Any, tmp_path: P
 
 def test_throttled_producer_retries_until_every_event_is_put(pipemu: Any, tmp_path: Path) -> None:
     path = scenario_file(tmp_path, "faults:\n  producer: {throttle_ratio: 0.3}\n")
+    path.write_text(path.read_text().replace("expect:\n", "expect:\n  order: {per: partition_key}\n"))
     result = pipemu.replay(path)
     assert result.passed, result.summary()
     assert result.events.delivered == 200
