@@ -214,6 +214,8 @@ def test_unknown_snapshot_names_say_what_is_close() -> None:
 
 
 def test_missing_snapshot_data_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(snapshots, "repo_root", lambda: tmp_path / "repo")
-    with pytest.raises(FileNotFoundError, match="AWS snapshots not found"):
+    import conformance_data
+
+    monkeypatch.setattr(conformance_data, "REPO", tmp_path / "repo")
+    with pytest.raises(FileNotFoundError, match="AWS conformance snapshots not found"):
         snapshots.snapshot_dir()
