@@ -11,6 +11,7 @@ import math
 import shlex
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,15 @@ from emulator.observe.ledger import Ledger
 from emulator.observe.outputs import PollingFeed, PushFeed, QueueWatcher
 from emulator.replay.faults import HandlerFaults, S3WriteFaults, ThrottlingKinesis, apply_event_faults
 from emulator.replay.generate import GeneratedEvent, generate
-from emulator.replay.producer import KinesisProducer, Producer, ReplayStats, SqsProducer, replay
+from emulator.replay.producer import (
+    KinesisProducer,
+    Producer,
+    ReplayStats,
+    S3Producer,
+    SqsProducer,
+    merge_stats,
+    replay,
+)
 from emulator.replay.rates import Schedule
 from emulator.result import RunResult
 from emulator.spec.pipeline import PipelineSpec
@@ -190,17 +199,10 @@ def _run(
         output_check=output_checker(spec.expect.outputs),
     )
 
-    kind, name = spec.source.split("/", 1)
-    producer: Producer
-    if kind == "stream":
-        kinesis = backend.client("kinesis")
-        if spec.faults is not None and spec.faults.producer is not None:
-            kinesis = ThrottlingKinesis(kinesis, spec.faults.producer.throttle_ratio, _fault_seed(spec, seed))
-        producer = KinesisProducer(kinesis, deployment.stream_names[name])
-    elif kind == "state_machine":  # issue 4: one execution per event
-        producer = sfn_hooks.producer(spec, deployment, backend, stack)
+    if spec.source.startswith("state_machine/"):  # issue 4: one execution per event
+        producer: Producer = sfn_hooks.producer(spec, deployment, backend, stack)
     else:
-        producer = SqsProducer(sqs, deployment.queues[name], fifo=pipeline.queues[name].fifo)
+        producer = _producer(spec.source, spec, backend, deployment, pipeline, seed)
 
     def key_of(event: GeneratedEvent) -> str:
         # A poison event may have lost its correlate field: it is still tracked (by its position).
@@ -224,10 +226,17 @@ def _run(
 
     stream = events if events is not None else scenario_events(spec, seed=seed, count=count)
     try:
-        stats = replay(
-            stream, producer, ledger, key_of=key_of, schedule=schedule, on_progress=report_progress,
-            keep_partition_keys=spec.expect.order is not None,
-        )
+        with ThreadPoolExecutor(max_workers=max(1, len(spec.additional_sources)),
+                                thread_name_prefix="pipemu-source") as pool:
+            others = [
+                pool.submit(_replay_additional, i, spec, backend, deployment, pipeline, ledger, seed, correlate)
+                for i in range(len(spec.additional_sources))
+            ]
+            stats = replay(
+                stream, producer, ledger, key_of=key_of, schedule=schedule, on_progress=report_progress,
+                keep_partition_keys=spec.expect.order is not None,
+            )
+            stats = merge_stats([stats, *(f.result() for f in others)])
     except HarnessError:
         if embedded is not None:
             embedded.check_alive()  # a more precise error: what died
@@ -322,6 +331,38 @@ def _wait_for_quiescence(
             return False
         collector.wait(POLL_S)
     return True
+
+
+def _producer(
+    ref: str, spec: ScenarioSpec, backend: Backend, deployment: Deployment, pipeline: PipelineSpec, seed: int
+) -> Producer:
+    kind, name = ref.split("/", 1)
+    if kind == "stream":
+        kinesis = backend.client("kinesis")
+        if spec.faults is not None and spec.faults.producer is not None:
+            kinesis = ThrottlingKinesis(kinesis, spec.faults.producer.throttle_ratio, _fault_seed(spec, seed))
+        return KinesisProducer(kinesis, deployment.stream_names[name])
+    if kind == "bucket":
+        return S3Producer(backend.client("s3"), deployment.buckets[name])
+    return SqsProducer(backend.client("sqs"), deployment.queues[name], fifo=pipeline.queues[name].fifo)
+
+
+def _replay_additional(
+    i: int, spec: ScenarioSpec, backend: Backend, deployment: Deployment, pipeline: PipelineSpec, ledger: Ledger,
+    seed: int, correlate: str | None,
+) -> ReplayStats:
+    """One of ``additional_sources``: its own generator (seed + i + 1), rate and producer, same ledger."""
+    extra = spec.additional_sources[i]
+    as_spec = spec.model_copy(update={"source": extra.source, "events": extra.events, "rate": extra.rate})
+    label = extra.source
+
+    def key_of(event: GeneratedEvent) -> str:
+        return str(event.fields.get(correlate, f"#{label}:{event.index}")) if correlate else f"{label}:{event.index}"
+
+    return replay(
+        scenario_events(as_spec, seed=seed + i + 1), _producer(extra.source, spec, backend, deployment, pipeline, seed),
+        ledger, key_of=key_of, schedule=Schedule(extra.rate),
+    )
 
 
 def scenario_events(spec: ScenarioSpec, *, seed: int, count: int | None = None) -> Iterator[GeneratedEvent]:

@@ -103,6 +103,10 @@ class Ledger:
 
     def locate(self, index: int, shard_id: str, sequence_number: str) -> None:
         """Where Kinesis put the event, to match on-failure records that name sequence ranges."""
+        with self._lock:
+            self._locate(index, shard_id, sequence_number)
+
+    def _locate(self, index: int, shard_id: str, sequence_number: str) -> None:
         seqs, idxs = self._positions[shard_id]
         seq = int(sequence_number)
         if not seqs or seq > seqs[-1]:

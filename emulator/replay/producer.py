@@ -123,6 +123,41 @@ class SqsProducer:
         return len(pending)
 
 
+class S3Producer:
+    """Each event becomes an object (``events/<index>.json``) in a bucket, for pipelines triggered by S3
+    notifications."""
+
+    max_batch = 1
+    max_bytes = 5 * 1024**3
+
+    def __init__(self, s3_client: Any, bucket: str, prefix: str = "events/") -> None:
+        self._client = s3_client
+        self._bucket = bucket
+        self._prefix = prefix
+
+    def send(self, batch: list[tuple[int, GeneratedEvent]], ledger: Ledger) -> int:
+        for index, event in batch:
+            started = time.time()
+            self._client.put_object(Bucket=self._bucket, Key=f"{self._prefix}{index:09d}.json", Body=event.payload)
+            ledger.mark_sent(index, started)
+        return 0
+
+
+def merge_stats(parts: list[ReplayStats]) -> ReplayStats:
+    """One figure for several sources replayed side by side."""
+    if len(parts) == 1:
+        return parts[0]
+    started = min(p.started for p in parts)
+    finished = max(p.finished for p in parts)
+    duration = max(p.duration_s for p in parts)
+    sent = sum(p.sent for p in parts)
+    return ReplayStats(
+        sent=sent, failed=sum(p.failed for p in parts), asked_rate=None,
+        asked=" + ".join(p.asked for p in parts), achieved_rate=sent / duration if duration > 0 else 0.0,
+        duration_s=duration, started=started, finished=finished,
+    )
+
+
 def _batches(
     events: Iterator[tuple[int, GeneratedEvent]], producer: Producer, schedule: Schedule, t0: float
 ) -> Iterator[list[tuple[int, GeneratedEvent]]]:

@@ -75,7 +75,16 @@ class FilteredSpec(Strict):
 
 
 # -- Step Functions executions (issue 4): checked by emulator.stepfunctions.expect ---------------------------------
-SCENARIO_SOURCE_PATTERN = r"^(stream|queue|state_machine)/[^/\s]+$"
+SCENARIO_SOURCE_PATTERN = r"^(stream|queue|state_machine|bucket)/[^/\s]+$"
+SOURCE_SECTIONS = {"stream": "streams", "queue": "queues", "state_machine": "state_machines", "bucket": "buckets"}
+
+
+class AdditionalSource(Strict):
+    """Another source fed in the same run, with its own generator and rate (``additional_sources``)."""
+
+    source: str = Field(pattern=SCENARIO_SOURCE_PATTERN)
+    events: EventsSpec
+    rate: RateSpec | None = None
 
 
 class ExecutionCountSpec(Strict):
@@ -177,6 +186,7 @@ class ScenarioSpec(Strict):
     timeout_s: float = Field(60.0, gt=0)
     time_scale: float | None = Field(None, gt=0)
     mocks: MocksSpec | None = None
+    additional_sources: list[AdditionalSource] = Field(default_factory=list)
     source_path: Path = Field(exclude=True)
 
     @field_validator("pipeline")
@@ -202,6 +212,16 @@ class ScenarioSpec(Strict):
                 path=("expect", "delivered", "correlate"),
                 hint=close_match_hint(delivered.correlate, self.events.fields, what="event fields"),
             )
+        for i, extra in enumerate(self.additional_sources):
+            if delivered is not None and delivered.correlate not in extra.events.fields:
+                raise rule_error(
+                    f"correlate field '{delivered.correlate}' is not a field of this source's events",
+                    path=("additional_sources", i, "events", "fields"),
+                    hint="every source's events need the field expect.delivered.correlate names",
+                )
+            if extra.source.startswith("state_machine/"):
+                raise rule_error("additional sources are streams, queues or buckets",
+                                 path=("additional_sources", i, "source"))
         return self
 
 
@@ -218,10 +238,14 @@ def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
     except ValidationError as exc:
         raise to_config_error(exc, doc) from None
     pipeline = load_pipeline(spec.pipeline)
-    kind, name = split_ref(spec.source)
-    section = {"stream": "streams", "queue": "queues", "state_machine": "state_machines"}[kind]
     where = f" in pipeline {pipeline.source_path}"
-    check_reference(doc, ("source",), name, getattr(pipeline, section), section, where=where)
+    sources = [(("source",), spec.source)] + [
+        (("additional_sources", i, "source"), extra.source) for i, extra in enumerate(spec.additional_sources)
+    ]
+    for key_path, ref in sources:
+        kind, name = split_ref(ref)
+        section = SOURCE_SECTIONS[kind]
+        check_reference(doc, key_path, name, getattr(pipeline, section), section, where=where)
     delivered, dead = spec.expect.delivered, spec.expect.dead_letters
     if delivered is not None:
         check_reference(doc, ("expect", "delivered", "bucket"), delivered.bucket, pipeline.buckets, "buckets",

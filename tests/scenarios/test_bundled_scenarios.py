@@ -72,3 +72,11 @@ def test_chaos_scenario_dead_letters_exactly_the_poison_records(pipemu) -> None:
     assert poison and dead == poison
     assert all(d.batch_size == 1 for d in result.ledger.dead_letters)
     assert result.events.duplicated > 0
+
+
+def test_several_sources_in_one_run_all_arrive(pipemu) -> None:
+    # Kinesis (ramp), SQS (constant) and S3 uploads through bucket notifications, side by side
+    result = pipemu.replay(SCENARIOS / "multi-source.yaml")
+    assert result.passed, result.summary()
+    assert result.events.sent == 430 and result.events.delivered == 430
+    assert "+" in result.replay.asked  # the asked rates of all three sources
