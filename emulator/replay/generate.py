@@ -3,6 +3,8 @@
 Same seed + same Faker version -> identical payload bytes. Faker draws come from a dedicated ``Faker(locale)``
 seeded with ``seed_instance(seed)``; choices, list lengths and random partition keys come from a dedicated
 ``random.Random(seed)``; the global ``random`` is never touched. Field specs are compiled once into closures.
+Custom providers (``events.providers``) join that Faker instance before it is seeded, so they repeat too when
+they draw from ``self.generator.random``. ``events.size_bytes`` pads payloads (``Padder``).
 
 Faker date providers read the wall clock ("now") and the machine's time zone. So that dates repeat from run to
 run and machine to machine, a provider's ``end_datetime`` argument, when the scenario leaves it unset, is
@@ -12,11 +14,13 @@ run and machine to machine, a provider's ``end_datetime`` argument, when the sce
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import inspect
 import itertools
 import json
+import logging
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -38,7 +42,7 @@ from emulator.spec.fields import (
     TemplateField,
     jsonable,
 )
-from emulator.spec.scenario import ScenarioSpec
+from emulator.spec.scenario import PAD_FIELD, ScenarioSpec
 from emulator.spec.yamlsrc import KeyPath, format_path
 
 REFERENCE_TIME = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -48,14 +52,15 @@ _REFERENCE_TS = int(REFERENCE_TIME.timestamp())
 Obj = dict[str, Any]
 Gen = Callable[[Obj], Any]  # makes one field's value, given the (partly built) object it belongs to
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class GeneratedEvent:
     index: int  # 0-based
     partition_key: str
-    payload: bytes  # compact JSON, keys in declared order
-    fields: dict[str, Any]  # the decoded object
+    payload: bytes  # compact JSON, keys in declared order (see Padder for what size_bytes adds)
+    fields: dict[str, Any]  # the decoded object ('_pad' included)
     offset: float | None = None  # seconds into the schedule (recordings)
     fault: str | None = None  # the fault injected into this event (faults.py), if any
 
@@ -68,20 +73,26 @@ def generate(
     count = scenario.events.count if count is None else count
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
-    fake = Faker(scenario.events.locale) if scenario.events.locale else Faker()
+    events = scenario.events
+    fake = Faker(events.locale) if events.locale else Faker()
+    for provider in events.provider_classes:
+        fake.add_provider(provider)
     fake.seed_instance(seed)
     _speed_up_weighted_draws(fake)
     rng = random.Random(seed)
     compiler = _Compiler(fake, rng, scenario)
-    build = compiler.object(scenario.events.fields, ("events", "fields"))
-    return _events(build, count, scenario.events.partition_key, rng)
+    build = compiler.object(events.fields, ("events", "fields"))
+    padder = None if events.size_bytes is None else Padder(events.size_bytes, seed)
+    stream = _events(build, count, events.partition_key, rng, padder)
+    return stream if padder is None else _report_unpadded(stream, padder, scenario)
 
 
 def _events(
-    build: Callable[[], Obj], count: int, key_field: str | None, rng: random.Random
+    build: Callable[[], Obj], count: int, key_field: str | None, rng: random.Random, padder: Padder | None
 ) -> Iterator[GeneratedEvent]:
     encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     getrandbits = rng.getrandbits
+    pad = None if padder is None else padder.pad
     for index in range(count):
         obj = build()
         if key_field is None:
@@ -89,7 +100,68 @@ def _events(
         else:
             value = obj[key_field]
             key = value if type(value) is str else str(value)
-        yield GeneratedEvent(index, key, encode(obj).encode(), obj)
+        payload = encode(obj).encode()
+        if pad is not None:
+            payload, obj = pad(payload, obj)
+        yield GeneratedEvent(index, key, payload, obj)
+
+
+class Padder:
+    """Pads payloads to ``size_bytes`` (N, or a seeded draw from [min, max] per event).
+
+    The filler goes in a ``_pad`` field, first in the object, so the declared fields keep their values and
+    order, and a fault that drops "the last field" still drops a real one. The filler is seeded base64 text,
+    not one repeated character, so a record compressed on its own stays near its size (it is one block per
+    run, sliced: records side by side in one compressed file still shrink against each other). ``_pad`` costs 10
+    bytes before any filler; a payload 1-9 bytes short is padded with spaces after its ``{`` (still JSON,
+    same fields). A payload already larger than the target is left as it is, and counted.
+
+    Sizes come from their own ``random.Random``: adding ``size_bytes`` does not change any field's value.
+    """
+
+    _HEAD, _TAIL = b'{"' + PAD_FIELD.encode() + b'":"', b'",'
+    _OVERHEAD = len(_HEAD) + len(_TAIL) - 1  # the payload's own '{' goes
+
+    def __init__(self, size: int | tuple[int, int], seed: int) -> None:
+        self.rng = random.Random(f"{seed}:size_bytes")  # str seeds hash with SHA-512: the same everywhere
+        self.low, self.high = (size, size) if isinstance(size, int) else size
+        self.filler = base64.b64encode(self.rng.randbytes(self.high * 3 // 4 + 3))[: self.high]
+        self.text = self.filler.decode("ascii")
+        self.total = 0
+        self.unpadded = 0  # payloads already larger than their target
+        self.largest = 0
+
+    def pad(self, payload: bytes, obj: Obj) -> tuple[bytes, Obj]:
+        self.total += 1
+        target = self.low if self.low == self.high else self.rng.randint(self.low, self.high)
+        gap = target - len(payload)
+        if gap >= self._OVERHEAD:
+            n = gap - self._OVERHEAD
+            padded: Obj = {PAD_FIELD: self.text[:n]}
+            padded.update(obj)
+            return b"".join((self._HEAD, self.filler[:n], self._TAIL, memoryview(payload)[1:])), padded
+        if gap > 0:
+            return b"{" + b" " * gap + payload[1:], obj
+        if gap < 0:
+            self.unpadded += 1
+            self.largest = max(self.largest, len(payload))
+        return payload, obj
+
+
+def _report_unpadded(stream: Iterator[GeneratedEvent], padder: Padder, scenario: ScenarioSpec
+                     ) -> Iterator[GeneratedEvent]:
+    """The events of ``stream``; when it ends (or is closed), one warning if some could not be padded."""
+    try:
+        yield from stream
+    finally:
+        if padder.unpadded:
+            low, high = padder.low, padder.high
+            size = f"{low} bytes" if low == high else f"their size drawn from [{low}, {high}]"
+            log.warning(
+                "%s: events.size_bytes: %d of %d events were already larger than %s (largest: %d bytes) and "
+                "were left unpadded; raise size_bytes or make the fields smaller",
+                scenario.source_path, padder.unpadded, padder.total, size, padder.largest,
+            )
 
 
 class _Compiler:

@@ -3,6 +3,7 @@
 Forms: ``"uuid4"`` (a Faker provider), ``{faker: NAME, unique: bool, **kwargs}``, ``{const: VALUE}``,
 ``{choice: [..], weights: [..]}``, ``{template: "{a}:{b}"}`` (earlier sibling fields), ``{object: {..}}``,
 ``{list: FIELD, length: N | [min, max]}``. Everything is checked at load: each Faker call is tried once.
+``NAME`` may also be a method of a custom provider from ``events.providers`` (``emulator.spec.providers``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import functools
 import math
 import string
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
@@ -22,10 +24,12 @@ from faker import Faker
 from faker.config import AVAILABLE_LOCALES
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
+from emulator.spec.providers import ProviderClass, describe_exception, provider_names
 from emulator.spec.validation import RULE, Strict, rule_error
 from emulator.spec.yamlsrc import KeyPath, close_match_hint
 
 _FORMS = ("const", "choice", "template", "object", "list")
+_DOCS = "https://faker.readthedocs.io/en/master/providers.html"
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -49,15 +53,36 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """A seeded Faker on which each ``{faker: ...}`` field is tried once at load, and the names it knows."""
+
+    fake: Faker
+    names: frozenset[str]  # every provider name, built-in and custom
+    custom: frozenset[str]  # the names ``events.providers`` added
+
+
+def make_probe(locale: str | None, providers: Sequence[ProviderClass] = ()) -> Probe:
+    base = _probe(locale)
+    if not providers:
+        return base
+    fake = Faker(locale) if locale else Faker()
+    for provider in providers:
+        fake.add_provider(provider)
+    fake.seed_instance(0)
+    custom = frozenset().union(*(provider_names(p) for p in providers))
+    return Probe(fake, base.names | custom, custom)
+
+
 @functools.lru_cache(maxsize=16)
-def _probe(locale: str | None) -> tuple[Faker, frozenset[str]]:
+def _probe(locale: str | None) -> Probe:
     fake = Faker(locale) if locale else Faker()
     fake.seed_instance(0)
     names = frozenset(
         name for provider in fake.get_providers() for name in dir(provider)
         if not name.startswith("_") and callable(getattr(provider, name))
     )
-    return fake, names
+    return Probe(fake, names, frozenset())
 
 
 def check_locale(locale: str | None) -> None:
@@ -90,18 +115,23 @@ class FakerField(Strict):
             return out
         return data
 
-    def check(self, locale: str | None, path: KeyPath) -> None:
-        fake, names = _probe(locale)
-        if self.faker not in names:
-            hint = close_match_hint(self.faker, names, what="providers")
+    def check(self, probe: Probe, path: KeyPath) -> None:
+        if self.faker not in probe.names:
+            hint = close_match_hint(self.faker, probe.names, what="providers")
+            if hint is None and probe.custom:
+                hint = f"providers from events.providers: {', '.join(sorted(probe.custom))}; built-in: {_DOCS}"
             raise rule_error(f"unknown Faker provider '{self.faker}'", path=(*path, "faker"),
-                             hint=hint or "see https://faker.readthedocs.io/en/master/providers.html")
+                             hint=hint or f"see {_DOCS}")
         try:
-            getattr(fake, self.faker)(**self.kwargs)
+            getattr(probe.fake, self.faker)(**self.kwargs)
         except Exception as exc:
             args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+            if self.faker in probe.custom:
+                raise rule_error(f"faker {self.faker}({args}) failed: {describe_exception(exc)}", path=path,
+                                 hint="the provider comes from events.providers; check its arguments and code"
+                                 ) from None
             raise rule_error(f"faker {self.faker}({args}) failed: {type(exc).__name__}: {exc}", path=path,
-                             hint="see https://faker.readthedocs.io/en/master/providers.html") from None
+                             hint=f"see {_DOCS}") from None
 
 
 class ConstField(Strict):

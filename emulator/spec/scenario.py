@@ -5,34 +5,69 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from emulator.spec.expectations import CountsSpec, FatesSpec, OrderSpec, OutputsSpec
-from emulator.spec.fields import FakerField, FieldSpec, check_locale, check_template_order, walk_fields
+from emulator.spec.fields import FakerField, FieldSpec, check_locale, check_template_order, make_probe, walk_fields
 from emulator.spec.mapping import split_ref
 from emulator.spec.pipeline import PipelineSpec, load_pipeline
+from emulator.spec.providers import ProviderClass, load_providers
 from emulator.spec.refs import check_reference
 from emulator.spec.traffic import FaultsSpec, RateSpec
 from emulator.spec.validation import Strict, rule_error, to_config_error
 from emulator.spec.yamlsrc import close_match_hint, load_yaml
 
+# A padded event stays within what Kinesis (PutRecord data) and SQS accept in one record: 1 MiB.
+MAX_EVENT_BYTES = 1_048_576
+PAD_FIELD = "_pad"
+
 
 class EventsSpec(Strict):
+    """``providers``: custom Faker provider modules (``emulator.spec.providers``). ``size_bytes``: N or
+    [min, max]; each payload is padded to it with a ``_pad`` field (``emulator.replay.generate``)."""
+
     count: int = Field(ge=1)
     partition_key: str | None = None
     locale: str | None = None
+    providers: list[str] = Field(default_factory=list)
+    size_bytes: int | tuple[int, int] | None = None
     fields: dict[str, FieldSpec] = Field(min_length=1)
+    # Loaded once: a model that holds this one re-runs _check on it, without the scenario's directory.
+    _provider_classes: tuple[ProviderClass, ...] | None = PrivateAttr(default=None)
+
+    @field_validator("size_bytes")
+    @classmethod
+    def _size(cls, value: int | tuple[int, int] | None) -> int | tuple[int, int] | None:
+        if value is None:
+            return value
+        low, high = (value, value) if isinstance(value, int) else value
+        if not 1 <= low <= high <= MAX_EVENT_BYTES:
+            raise rule_error(f"size_bytes must be N or [min, max] with 1 <= min <= max <= {MAX_EVENT_BYTES}, "
+                             f"got {list(value) if isinstance(value, tuple) else value}",
+                             hint="Kinesis and SQS refuse records over 1 MiB; faults.poison oversize sends those")
+        return value
+
+    @property
+    def provider_classes(self) -> tuple[ProviderClass, ...]:
+        return self._provider_classes or ()
 
     @model_validator(mode="after")
-    def _check(self) -> Self:
+    def _check(self, info: ValidationInfo) -> Self:
         if self.partition_key is not None and self.partition_key not in self.fields:
             raise rule_error(f"partition_key '{self.partition_key}' is not a field", path=("partition_key",),
                              hint=close_match_hint(self.partition_key, self.fields, what="fields"))
+        if self.size_bytes is not None and PAD_FIELD in self.fields:
+            raise rule_error(f"'{PAD_FIELD}' is the field size_bytes pads with", path=("fields", PAD_FIELD),
+                             hint="rename this field, or drop size_bytes")
         check_locale(self.locale)
+        if self._provider_classes is None:
+            base = (info.context or {}).get("base_dir")
+            self._provider_classes = load_providers(self.providers, Path(base or Path.cwd()), ("providers",))
         check_template_order(self.fields, ("fields",))
+        probe = make_probe(self.locale, self.provider_classes)
         for path, spec in walk_fields(self.fields, ("fields",)):
             if isinstance(spec, FakerField):
-                spec.check(self.locale, path)
+                spec.check(probe, path)
         return self
 
 

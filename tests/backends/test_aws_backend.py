@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
 
 from emulator.backends.aws import OPT_IN_ENV, OPT_IN_FLAG, AwsBackend, opted_in
 from emulator.backends.factory import make_backend
 from emulator.errors import ConfigError
-from emulator.runner import run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,22 +31,3 @@ def test_opt_in_by_flag_or_env_gives_a_per_run_prefix(monkeypatch: pytest.Monkey
     assert first.resource_prefix == first.resource_prefix.lower()  # bucket names are lowercase
     monkeypatch.setenv(OPT_IN_ENV, "1")
     assert AwsBackend(region="eu-west-1").capabilities.time_scale is False
-
-
-def _real_aws_reason() -> str | None:
-    if not opted_in():
-        return f"real AWS run needs the opt-in {OPT_IN_ENV}=1 (and credentials); not set"
-    if boto3.session.Session().get_credentials() is None:
-        return "real AWS run: opted in but no credentials in the standard chain"
-    return None
-
-
-@pytest.mark.skipif(_real_aws_reason() is not None, reason=_real_aws_reason() or "")
-def test_clickstream_on_real_aws_tears_everything_down() -> None:
-    backend = AwsBackend()
-    with backend:
-        result = run_scenario(ROOT / "scenarios" / "clickstream-smoke.yaml", backend=backend, count=20, timeout_s=600)
-        assert result.events.delivered == 20, result.summary()
-    leftovers = [b["Name"] for b in backend._raw_client("s3").list_buckets()["Buckets"]
-                 if b["Name"].startswith(backend.resource_prefix)]
-    assert leftovers == []

@@ -21,10 +21,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 WIDTH, HEIGHT = 1400, 3000
 VERDICT_BACKGROUND = {"orders-failing": (0xFD, 0xEC, 0xEC), "smoke-passing": (0xE8, 0xF6, 0xEE)}
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's headless browser: apt-get install -y chromium (CI's .ci/run installs it)",
-)
+@pytest.fixture(autouse=True)
+def _chromium_installed() -> None:
+    # Not a skip: a report nobody can render is a failure. CI's .ci/run installs it.
+    assert CHROMIUM.exists(), "needs Debian's headless browser: apt-get install -y chromium"
 
 
 def chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
