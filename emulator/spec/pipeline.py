@@ -10,11 +10,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from emulator.spec.mapping import MappingSpec, ScalingConfig, split_ref
-from emulator.spec.validation import Strict, rule_error, to_config_error
-from emulator.spec.yamlsrc import load_yaml
+from emulator.spec.validation import Strict, load_document, rule_error
 
 HANDLER_PATTERN = r"^[A-Za-z_][\w./-]*\.[A-Za-z_]\w*$"
 Runtime = Literal["python3.9", "python3.10", "python3.11", "python3.12", "python3.13"]
@@ -213,16 +212,7 @@ def load_pipeline(path: str | Path) -> PipelineSpec:
     """Load and check ``pipeline.yaml``. Every problem is a ``ConfigError`` naming file, line and key."""
     from emulator.spec.refs import check_pipeline_refs
 
-    doc = load_yaml(path, what="pipeline file")
-    if "source_path" in doc.data:
-        raise doc.error("unknown key 'source_path'", ("source_path",),
-                        hint="source_path is set by pipemu to the file's own path; remove it")
-    file = doc.file.resolve()
-    try:
-        data = {**doc.data, "source_path": file}
-        spec = PipelineSpec.model_validate(data, context={"base_dir": file.parent})
-    except ValidationError as exc:
-        raise to_config_error(exc, doc) from None
+    spec, doc = load_document(path, PipelineSpec, what="pipeline file")
     check_pipeline_refs(spec, doc)
     return spec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from emulator.spec.expectations import CountsSpec, FatesSpec, OrderSpec, OutputsSpec
 from emulator.spec.fields import FakerField, FieldSpec, check_locale, check_template_order, make_probe, walk_fields
@@ -14,8 +14,8 @@ from emulator.spec.pipeline import PipelineSpec, load_pipeline
 from emulator.spec.providers import ProviderClass, load_providers
 from emulator.spec.refs import check_reference
 from emulator.spec.traffic import FaultsSpec, RateSpec
-from emulator.spec.validation import Strict, rule_error, to_config_error
-from emulator.spec.yamlsrc import close_match_hint, load_yaml
+from emulator.spec.validation import Strict, load_document, rule_error
+from emulator.spec.yamlsrc import close_match_hint
 
 # A padded event stays within what Kinesis (PutRecord data) and SQS accept in one record: 1 MiB.
 MAX_EVENT_BYTES = 1_048_576
@@ -262,16 +262,7 @@ class ScenarioSpec(Strict):
 
 def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
     """Load a scenario and the pipeline it names; check that its source and expectations exist there."""
-    doc = load_yaml(path, what="scenario file")
-    if "source_path" in doc.data:
-        raise doc.error("unknown key 'source_path'", ("source_path",),
-                        hint="source_path is set by pipemu to the file's own path; remove it")
-    file = doc.file.resolve()
-    try:
-        data = {**doc.data, "source_path": file}
-        spec = ScenarioSpec.model_validate(data, context={"base_dir": file.parent})
-    except ValidationError as exc:
-        raise to_config_error(exc, doc) from None
+    spec, doc = load_document(path, ScenarioSpec, what="scenario file")
     pipeline = load_pipeline(spec.pipeline)
     where = f" in pipeline {pipeline.source_path}"
     sources = [(("source",), spec.source)] + [

@@ -7,15 +7,17 @@ to the model that raised it and is appended to pydantic's ``loc``, so the user s
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from emulator.errors import ConfigError
-from emulator.spec.yamlsrc import KeyPath, YamlDoc, close_match_hint
+from emulator.spec.yamlsrc import KeyPath, YamlDoc, close_match_hint, load_yaml
 
 RULE = "pipemu_rule"
+M = TypeVar("M", bound=BaseModel)
 
 
 def rule_error(message: str, *, path: KeyPath = (), hint: str | None = None) -> PydanticCustomError:
@@ -127,3 +129,18 @@ def to_config_error(exc: ValidationError, doc: YamlDoc) -> ConfigError:
 
 
 __all__ = ["RULE", "Strict", "loc_to_path", "rule_error", "to_config_error"]
+
+
+def load_document(path: str | Path, model: type[M], *, what: str) -> tuple[M, YamlDoc]:
+    """Read a YAML file into ``model``: paths in it resolve against the file's directory, and every error is a
+    ConfigError naming the file, line and key."""
+    doc = load_yaml(path, what=what)
+    if "source_path" in doc.data:
+        raise doc.error("unknown key 'source_path'", ("source_path",),
+                        hint="source_path is set by pipemu to the file's own path; remove it")
+    file = doc.file.resolve()
+    try:
+        spec = model.model_validate({**doc.data, "source_path": file}, context={"base_dir": file.parent})
+    except ValidationError as exc:
+        raise to_config_error(exc, doc) from None
+    return spec, doc

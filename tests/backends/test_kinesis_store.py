@@ -261,6 +261,7 @@ def test_compact_record_matches_moto_s_record(seam: None) -> None:
     moto.created_at_datetime = compact.created_at_datetime
     moto.created_at = unix_time(moto.created_at_datetime)
     assert compact.to_json() == moto.to_json()
+    assert compact.data == moto.data and compact.raw == b"hello"
     assert compact.created_at == moto.created_at
     assert isinstance(compact.created_at_datetime, datetime) and compact.created_at_datetime.tzinfo is None
 

@@ -13,13 +13,13 @@ import json
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 from normalize import Normalizer, assert_matches
 from snapshots import recorded
+from waiting import wait_for
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 
@@ -45,15 +45,6 @@ def short_uid() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def wait_for(what: str, probe: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if done(last):
-            return last
-        time.sleep(0.02)  # polling interval of the condition, not a wait for the pipeline
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
 
 
 def decoded(record: dict[str, Any]) -> Any:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 from test_embedded_backend import create_function
+from waiting import wait_for
 
 RECORDER = (
     "import base64, json, boto3\n"
@@ -23,15 +23,6 @@ RECORDER = (
 )
 
 
-def wait_for(what: str, probe: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if done(last):
-            return last
-        time.sleep(0.02)  # polling interval of the condition, not a wait for the pipeline
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
 
 
 def calls(pipemu) -> list[dict[str, Any]]:

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 import zipfile
 from typing import Any
 
+from waiting import wait_for as _wait_for
+
 
 def wait_for(what: str, probe: Any, done: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if done(last):
-            return last
-        time.sleep(0.02)  # polling interval of the condition, not a wait for the pipeline
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
+    return _wait_for(what, probe, done, timeout)
 
 
 class Sfn:

@@ -92,8 +92,7 @@ def _index(shard: Any) -> _ShardIndex:
     index: _ShardIndex | None = shard.__dict__.get("_pipemu_index")
     if index is None:
         with _index_lock:
-            index = shard.__dict__.setdefault("_pipemu_index", _ShardIndex())
-    assert index is not None
+            return shard.__dict__.setdefault("_pipemu_index", _ShardIndex())  # type: ignore[no-any-return]
     return index
 
 
@@ -351,7 +350,5 @@ class InProcessShardSource:
         return out, compose_shard_iterator(stream_name, shard, last), int(behind_ms)
 
 
-def _wire_timestamp(created: datetime) -> float:
-    """ApproximateArrivalTimestamp as a boto3 client sees it: moto writes epoch seconds truncated to the
-    millisecond on the wire."""
+def _wire_timestamp(created: datetime) -> float:  # as boto3 sees it: moto truncates to the millisecond
     return calendar.timegm(created.timetuple()) + (created.microsecond // 1000) / 1000.0
