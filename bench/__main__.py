@@ -94,10 +94,10 @@ def _table(figures: list[Figure], title: str) -> Table:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=" ".join(__doc__.split("\n\n")[1].split()))
     parser.add_argument("--quick", action="store_true", help="smaller counts, fewer rounds (a smoke run)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="a group or figure name")
-    parser.add_argument("--output", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--output", type=Path, default=Path("bench-results.json"), help="where the JSON goes")
     args = parser.parse_args(argv)
     unknown = [n for n in args.only if n not in GROUPS and n not in FIGURE_GROUPS]
     if unknown:
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         figures += _run_group(group, args.quick, console)
     if args.only:
         figures = [f for f in figures if f.name in args.only or FIGURE_GROUPS.get(f.name) in args.only
-                   or f.name in args.only]
+                   or math.isnan(f.value)]  # a group that failed is always shown
     load_after = os.getloadavg()
     console.print(_table(figures, f"load average {load_before[0]:.1f} -> {load_after[0]:.1f} "
                                   f"(1 min; other work on this machine slows every figure)"))

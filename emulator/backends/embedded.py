@@ -24,6 +24,7 @@ from emulator import guard, hostenv
 from emulator.backends.base import DEFAULT_REGION, Capabilities, client_env, make_client
 from emulator.backends.moto_seams import (
     esm_control,
+    kinesis_store,
     lambda_invoke,
     s3_arrivals,
     sfn_config,
@@ -36,7 +37,6 @@ from emulator.errors import EmulatorDied, HarnessError
 from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import Boto3FailureSink
 from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.kinesis_source import Boto3ShardSource
 from emulator.esm.manager import EsmManager
 from emulator.esm.sqs_poller import SqsMappingPoller
 from emulator.esm.sqs_source import Boto3QueueSource
@@ -161,6 +161,7 @@ class EmbeddedBackend:
         self.invocations: deque[InvocationRecord] = deque(maxlen=max_invocation_records)
         self._s3_listeners: list[s3_arrivals.Listener] = []
         self._handler_faults: Callable[[str], InjectedFault | None] | None = None
+        self._sfn_seams: threading.Thread | None = None
         self._started = False
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -212,9 +213,10 @@ class EmbeddedBackend:
         self._router = _Router(self)
         lambda_invoke.install(self._router)
         sfn_config.install()
-        sfn_time.install(self.clock)  # Step Functions: Wait/Retry on our clock, task errors as AWS
-        sfn_executions.install()
-        sfn_tasks.install()
+        # Step Functions seams import moto's ASL interpreter (~0.6 s): installed in the background so the
+        # emulator is ready at once; anything that uses Step Functions waits for them (step_functions_ready).
+        self._sfn_seams = threading.Thread(target=self._install_sfn_seams, name="pipemu-sfn-seams", daemon=True)
+        self._sfn_seams.start()
         invoker = _RuntimeInvoker(self)
 
         def sqs_poller(config: MappingConfig, *, stats: MappingStats, observer: MappingObserver) -> SqsMappingPoller:
@@ -231,7 +233,7 @@ class EmbeddedBackend:
 
         self.esm = EsmManager(
             lambda_client=self.client("lambda"),
-            shard_source=lambda arn: Boto3ShardSource(self.client("kinesis"), arn),
+            shard_source=kinesis_store.InProcessShardSource,  # same answers as GetRecords, without HTTP
             invoker=invoker,
             sink=Boto3FailureSink(self.client),
             clock=self.clock,
@@ -241,6 +243,7 @@ class EmbeddedBackend:
             processing_result=esm_control.set_last_processing_result,
         )
         esm_control.install(self.esm.notify)
+        kinesis_store.install(lambda _arn, _shards: self._wake_pollers())  # pollers wake on put, not on a timer
         s3_arrivals.install(self._on_s3_put)
         self.esm.start()
 
@@ -250,8 +253,10 @@ class EmbeddedBackend:
             if self.esm is not None:
                 self.esm.stop()
             esm_control.uninstall()
+            kinesis_store.uninstall()
             s3_arrivals.uninstall()
             lambda_invoke.uninstall()
+            self.step_functions_ready()
             sfn_config.uninstall()
             sfn_time.uninstall()
             sfn_executions.uninstall()
@@ -286,7 +291,20 @@ class EmbeddedBackend:
 
     # -- clients ---------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
+        if service == "stepfunctions":
+            self.step_functions_ready()
         return make_client(service, endpoint_url=self.endpoint_url, region=self.region)
+
+    def _install_sfn_seams(self) -> None:
+        sfn_time.install(self.clock)  # Step Functions: Wait/Retry on our clock, task errors as AWS
+        sfn_executions.install()
+        sfn_tasks.install()
+
+    def step_functions_ready(self, timeout: float = 60.0) -> None:
+        """Block until the Step Functions seams are installed (they load in the background at start)."""
+        thread = self._sfn_seams
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
 
     def env(self) -> dict[str, str]:
         return client_env(self.endpoint_url, self.region)
@@ -313,6 +331,11 @@ class EmbeddedBackend:
         if self.esm is not None:
             self.esm.set_observer(observer)
 
+    def _wake_pollers(self) -> None:
+        esm = self.esm
+        if esm is not None:
+            esm.wake()
+
     def warm(self, workers: dict[str, int]) -> None:
         """Load every handler now, ``workers[arn]`` warm workers each (like provisioned concurrency): a missing
         module or function is a HandlerError at deploy, before any event is sent, and the first events do not
@@ -320,6 +343,7 @@ class EmbeddedBackend:
         runtime = self.runtime
         if runtime is None:
             raise EmulatorDied("the embedded backend is stopped")
+        self.step_functions_ready()  # a run may start executions right after this
         for arn, count in workers.items():
             runtime.check_handler(lambda_invoke.function_spec(lambda_invoke.find_function(arn)), workers=count)
 

@@ -209,9 +209,10 @@ class EsmManager:
 
     # -- status ----------------------------------------------------------------------------------------
     def wake(self) -> None:
-        with self._lock:
-            for poller in self._pollers.values():
-                poller.wake()
+        # No lock: a put (which calls this) must not wait behind a sync; a poller missed here is woken by its
+        # own short idle timeout.
+        for poller in list(self._pollers.values()):
+            poller.wake()
 
     def idle_since(self, since: float) -> bool:
         """Every mapping has read past everything put before ``since`` (monotonic) and has no work left."""

@@ -25,6 +25,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from faker import Faker
@@ -82,9 +83,8 @@ def generate(
     rng = random.Random(seed)
     compiler = _Compiler(fake, rng, scenario)
     build = compiler.object(events.fields, ("events", "fields"))
-    padder = None if events.size_bytes is None else Padder(events.size_bytes, seed)
-    stream = _events(build, count, events.partition_key, rng, padder)
-    return stream if padder is None else _report_unpadded(stream, padder, scenario)
+    padder = None if events.size_bytes is None else Padder(events.size_bytes, seed, scenario.source_path)
+    return _events(build, count, events.partition_key, rng, padder)
 
 
 def _events(
@@ -93,17 +93,25 @@ def _events(
     encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     getrandbits = rng.getrandbits
     pad = None if padder is None else padder.pad
-    for index in range(count):
-        obj = build()
-        if key_field is None:
-            key = f"{getrandbits(128):032x}"
-        else:
-            value = obj[key_field]
-            key = value if type(value) is str else str(value)
-        payload = encode(obj).encode()
-        if pad is not None:
-            payload, obj = pad(payload, obj)
-        yield GeneratedEvent(index, key, payload, obj)
+    index = -1
+    try:  # no try/finally: a run that fails half way has a better message to show than this warning
+        for index in range(count):
+            obj = build()
+            if key_field is None:
+                key = f"{getrandbits(128):032x}"
+            else:
+                value = obj[key_field]
+                key = value if type(value) is str else str(value)
+            payload = encode(obj).encode()
+            if pad is not None:
+                payload, obj = pad(payload, obj)
+            yield GeneratedEvent(index, key, payload, obj)
+    except GeneratorExit:  # the consumer stopped early: event `index` was the last one it took
+        if padder is not None:
+            padder.report(index + 1)
+        raise
+    if padder is not None:
+        padder.report(count)
 
 
 class Padder:
@@ -111,57 +119,59 @@ class Padder:
 
     The filler goes in a ``_pad`` field, first in the object, so the declared fields keep their values and
     order, and a fault that drops "the last field" still drops a real one. The filler is seeded base64 text,
-    not one repeated character, so a record compressed on its own stays near its size (it is one block per
-    run, sliced: records side by side in one compressed file still shrink against each other). ``_pad`` costs 10
+    not one repeated character, so a record compressed on its own stays near its size (one block per run,
+    sliced: records side by side in one compressed file still shrink against each other). ``_pad`` costs 10
     bytes before any filler; a payload 1-9 bytes short is padded with spaces after its ``{`` (still JSON,
-    same fields). A payload already larger than the target is left as it is, and counted.
+    same fields). A payload already larger than the target is left as it is, counted, and reported once.
 
     Sizes come from their own ``random.Random``: adding ``size_bytes`` does not change any field's value.
     """
 
-    _HEAD, _TAIL = b'{"' + PAD_FIELD.encode() + b'":"', b'",'
-    _OVERHEAD = len(_HEAD) + len(_TAIL) - 1  # the payload's own '{' goes
-
-    def __init__(self, size: int | tuple[int, int], seed: int) -> None:
-        self.rng = random.Random(f"{seed}:size_bytes")  # str seeds hash with SHA-512: the same everywhere
+    def __init__(self, size: int | tuple[int, int], seed: int, source: Path) -> None:
         self.low, self.high = (size, size) if isinstance(size, int) else size
-        self.filler = base64.b64encode(self.rng.randbytes(self.high * 3 // 4 + 3))[: self.high]
-        self.text = self.filler.decode("ascii")
-        self.total = 0
+        self.source = source
         self.unpadded = 0  # payloads already larger than their target
         self.largest = 0
+        rng = random.Random(f"{seed}:size_bytes")  # a str seed hashes with SHA-512: the same in every process
+        self.pad = self._padder(rng)
 
-    def pad(self, payload: bytes, obj: Obj) -> tuple[bytes, Obj]:
-        self.total += 1
-        target = self.low if self.low == self.high else self.rng.randint(self.low, self.high)
-        gap = target - len(payload)
-        if gap >= self._OVERHEAD:
-            n = gap - self._OVERHEAD
-            padded: Obj = {PAD_FIELD: self.text[:n]}
-            padded.update(obj)
-            return b"".join((self._HEAD, self.filler[:n], self._TAIL, memoryview(payload)[1:])), padded
-        if gap > 0:
-            return b"{" + b" " * gap + payload[1:], obj
-        if gap < 0:
-            self.unpadded += 1
-            self.largest = max(self.largest, len(payload))
-        return payload, obj
+    def _padder(self, rng: random.Random) -> Callable[[bytes, Obj], tuple[bytes, Obj]]:
+        # A closure over locals: this runs once per event.
+        low, high = self.low, self.high
+        filler = base64.b64encode(rng.randbytes(high * 3 // 4 + 3))[:high]
+        text = filler.decode("ascii")
+        head, tail = b'{"' + PAD_FIELD.encode() + b'":"', b'",'
+        overhead = len(head) + len(tail) - 1  # the payload's own '{' is reused
+        span, draw = high - low + 1, rng.random
+        join = b"".join
 
+        def pad(payload: bytes, obj: Obj) -> tuple[bytes, Obj]:
+            target = low if span == 1 else low + int(draw() * span)
+            gap = target - len(payload)
+            if gap >= overhead:
+                n = gap - overhead
+                padded: Obj = {PAD_FIELD: text[:n]}
+                padded.update(obj)
+                return join((head, filler[:n], tail, memoryview(payload)[1:])), padded
+            if gap > 0:
+                return b"{" + b" " * gap + payload[1:], obj
+            if gap < 0:
+                self.unpadded += 1
+                self.largest = max(self.largest, len(payload))
+            return payload, obj
 
-def _report_unpadded(stream: Iterator[GeneratedEvent], padder: Padder, scenario: ScenarioSpec
-                     ) -> Iterator[GeneratedEvent]:
-    """The events of ``stream``; when it ends (or is closed), one warning if some could not be padded."""
-    try:
-        yield from stream
-    finally:
-        if padder.unpadded:
-            low, high = padder.low, padder.high
-            size = f"{low} bytes" if low == high else f"their size drawn from [{low}, {high}]"
-            log.warning(
-                "%s: events.size_bytes: %d of %d events were already larger than %s (largest: %d bytes) and "
-                "were left unpadded; raise size_bytes or make the fields smaller",
-                scenario.source_path, padder.unpadded, padder.total, size, padder.largest,
-            )
+        return pad
+
+    def report(self, total: int) -> None:
+        if not self.unpadded:
+            return
+        low, high = self.low, self.high
+        size = f"{low} bytes" if low == high else f"their size drawn from [{low}, {high}]"
+        log.warning(
+            "%s: events.size_bytes: %d of %d events were already larger than %s (largest: %d bytes) and were "
+            "left unpadded; raise size_bytes or make the fields smaller",
+            self.source, self.unpadded, total, size, self.largest,
+        )
 
 
 class _Compiler:
