@@ -80,3 +80,9 @@ def test_several_sources_in_one_run_all_arrive(pipemu) -> None:
     assert result.passed, result.summary()
     assert result.events.sent == 430 and result.events.delivered == 430
     assert "+" in result.replay.asked  # the asked rates of all three sources
+
+
+def test_custom_providers_and_payload_size_reach_the_outputs(pipemu) -> None:
+    result = pipemu.replay(SCENARIOS / "clickstream-custom-data.yaml", count=200)
+    assert result.passed, result.summary()
+    assert result.events.delivered == 200
