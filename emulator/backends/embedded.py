@@ -214,7 +214,8 @@ class EmbeddedBackend:
         lambda_invoke.install(self._router)
         sfn_config.install()
         # Step Functions seams import moto's ASL interpreter (~0.6 s): installed in the background so the
-        # emulator is ready at once; anything that uses Step Functions waits for them (step_functions_ready).
+        # emulator is ready at once. Every Step Functions call goes through client("stepfunctions") (deploy
+        # creates state machines with it before anything can start an execution), which waits for them.
         self._sfn_seams = threading.Thread(target=self._install_sfn_seams, name="pipemu-sfn-seams", daemon=True)
         self._sfn_seams.start()
         invoker = _RuntimeInvoker(self)
@@ -343,7 +344,6 @@ class EmbeddedBackend:
         runtime = self.runtime
         if runtime is None:
             raise EmulatorDied("the embedded backend is stopped")
-        self.step_functions_ready()  # a run may start executions right after this
         for arn, count in workers.items():
             runtime.check_handler(lambda_invoke.function_spec(lambda_invoke.find_function(arn)), workers=count)
 
