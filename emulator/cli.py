@@ -232,7 +232,7 @@ def record(
     """Write a scenario's exact events (faults included) to a file that `pipemu replay --from` replays."""
     from emulator.replay.rates import Schedule
     from emulator.replay.recording import write_recording
-    from emulator.runner import scenario_events
+    from emulator.replay.sources import scenario_events
     from emulator.spec.scenario import load_scenario
 
     try:

@@ -19,7 +19,7 @@ from typing import Any
 from emulator.backends.base import Backend
 from emulator.backends.embedded import EmbeddedBackend, InvocationRecord
 from emulator.backends.endpoint import DrivenBackend, driven_backend
-from emulator.deploy import Deployer, Deployment
+from emulator.deploy import Deployer
 from emulator.errors import ConfigError, HarnessError, WaitTimeout
 from emulator.esm.kinesis_events import StreamRecord
 from emulator.expect.checks import check
@@ -28,22 +28,25 @@ from emulator.expect.outputs import output_checker
 from emulator.observe.collector import Collector
 from emulator.observe.ledger import Ledger
 from emulator.observe.outputs import PollingFeed, PushFeed, QueueWatcher
-from emulator.replay.faults import HandlerFaults, S3WriteFaults, ThrottlingKinesis, apply_event_faults
-from emulator.replay.generate import GeneratedEvent, generate
+from emulator.replay.generate import GeneratedEvent
 from emulator.replay.producer import (
-    KinesisProducer,
     Producer,
     ReplayStats,
-    S3Producer,
-    SqsProducer,
     merge_stats,
     replay,
 )
 from emulator.replay.rates import Schedule
+from emulator.replay.sources import (
+    fault_seed,
+    inject_backend_faults,
+    producer_for,
+    replay_additional,
+    scenario_events,
+)
 from emulator.result import RunResult
 from emulator.spec.pipeline import PipelineSpec
 from emulator.spec.scenario import ScenarioSpec, load_scenario
-from emulator.spec.traffic import FaultsSpec, RateSpec
+from emulator.spec.traffic import RateSpec
 from emulator.stepfunctions import scenario_hooks as sfn_hooks
 
 Progress = Callable[[dict[str, int]], None]
@@ -202,14 +205,14 @@ def _run(
     if spec.source.startswith("state_machine/"):  # issue 4: one execution per event
         producer: Producer = sfn_hooks.producer(spec, deployment, backend, stack)
     else:
-        producer = _producer(spec.source, spec, backend, deployment, pipeline, seed)
+        producer = producer_for(spec.source, spec, backend, deployment, pipeline, seed)
 
     def key_of(event: GeneratedEvent) -> str:
         # A poison event may have lost its correlate field: it is still tracked (by its position).
         return str(event.fields.get(correlate, f"#{event.index}")) if correlate else str(event.index)
 
     if embedded is not None and spec.faults is not None:
-        _inject_backend_faults(spec.faults, embedded, deployment, stack, _fault_seed(spec, seed))
+        inject_backend_faults(spec.faults, embedded, deployment, stack, fault_seed(spec, seed))
 
     def report_progress(sent: int) -> None:
         if progress is not None:
@@ -229,7 +232,7 @@ def _run(
         with ThreadPoolExecutor(max_workers=max(1, len(spec.additional_sources)),
                                 thread_name_prefix="pipemu-source") as pool:
             others = [
-                pool.submit(_replay_additional, i, spec, backend, deployment, pipeline, ledger, seed, correlate)
+                pool.submit(replay_additional, i, spec, backend, deployment, pipeline, ledger, seed, correlate)
                 for i in range(len(spec.additional_sources))
             ]
             stats = replay(
@@ -331,64 +334,6 @@ def _wait_for_quiescence(
             return False
         collector.wait(POLL_S)
     return True
-
-
-def _producer(
-    ref: str, spec: ScenarioSpec, backend: Backend, deployment: Deployment, pipeline: PipelineSpec, seed: int
-) -> Producer:
-    kind, name = ref.split("/", 1)
-    if kind == "stream":
-        kinesis = backend.client("kinesis")
-        if spec.faults is not None and spec.faults.producer is not None:
-            kinesis = ThrottlingKinesis(kinesis, spec.faults.producer.throttle_ratio, _fault_seed(spec, seed))
-        return KinesisProducer(kinesis, deployment.stream_names[name])
-    if kind == "bucket":
-        return S3Producer(backend.client("s3"), deployment.buckets[name])
-    return SqsProducer(backend.client("sqs"), deployment.queues[name], fifo=pipeline.queues[name].fifo)
-
-
-def _replay_additional(
-    i: int, spec: ScenarioSpec, backend: Backend, deployment: Deployment, pipeline: PipelineSpec, ledger: Ledger,
-    seed: int, correlate: str | None,
-) -> ReplayStats:
-    """One of ``additional_sources``: its own generator (seed + i + 1), rate and producer, same ledger."""
-    extra = spec.additional_sources[i]
-    as_spec = spec.model_copy(update={"source": extra.source, "events": extra.events, "rate": extra.rate})
-    label = extra.source
-
-    def key_of(event: GeneratedEvent) -> str:
-        return str(event.fields.get(correlate, f"#{label}:{event.index}")) if correlate else f"{label}:{event.index}"
-
-    return replay(
-        scenario_events(as_spec, seed=seed + i + 1), _producer(extra.source, spec, backend, deployment, pipeline, seed),
-        ledger, key_of=key_of, schedule=Schedule(extra.rate),
-    )
-
-
-def scenario_events(spec: ScenarioSpec, *, seed: int, count: int | None = None) -> Iterator[GeneratedEvent]:
-    """The scenario's events exactly as a run sends them: generated, then made faulty as ``faults`` says."""
-    return apply_event_faults(generate(spec, seed=seed, count=count), spec.faults, _fault_seed(spec, seed))
-
-
-def _fault_seed(spec: ScenarioSpec, seed: int) -> int:
-    if spec.faults is not None and spec.faults.seed is not None:
-        return spec.faults.seed
-    return seed
-
-
-def _inject_backend_faults(
-    faults: FaultsSpec, backend: DrivenBackend, deployment: Deployment, stack: ExitStack, seed: int
-) -> None:
-    handler = faults.handler_faults()
-    if handler:
-        names = {deployment.prefix + h.function: h for h in handler}
-        plan = HandlerFaults([h.model_copy(update={"function": n}) for n, h in names.items()], seed)
-        backend.set_handler_faults(plan)
-        stack.callback(backend.set_handler_faults, None)
-    if faults.s3_write_failures is not None:
-        bucket = deployment.buckets[faults.s3_write_failures.bucket]
-        backend.set_s3_write_failures(S3WriteFaults(bucket, faults.s3_write_failures.ratio, seed))
-        stack.callback(backend.set_s3_write_failures, None)
 
 
 def _function_stats(backend: DrivenBackend) -> dict[str, dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from emulator.replay.rates import Schedule
 from emulator.replay.recording import read_recording, write_recording
-from emulator.runner import scenario_events
+from emulator.replay.sources import scenario_events
 from emulator.spec.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
