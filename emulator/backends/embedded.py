@@ -27,6 +27,7 @@ from emulator.backends.moto_seams import (
     kinesis_store,
     lambda_invoke,
     s3_arrivals,
+    server_dispatch,
     sfn_config,
     sfn_executions,
     sfn_tasks,
@@ -196,6 +197,7 @@ class EmbeddedBackend:
         hostenv.hide_host_profile()  # see emulator/hostenv.py
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         port = self._port or free_port()
+        server_dispatch.install()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         try:
             self._server.start()
@@ -255,6 +257,7 @@ class EmbeddedBackend:
                 self.esm.stop()
             esm_control.uninstall()
             kinesis_store.uninstall()
+            server_dispatch.uninstall()
             s3_arrivals.uninstall()
             lambda_invoke.uninstall()
             self.step_functions_ready()

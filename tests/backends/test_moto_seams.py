@@ -215,3 +215,11 @@ def test_kinesis_store_seam() -> None:
     assert params(Record.__init__) == ["self", "partition_key", "data", "sequence_number", "explicit_hash_key"]
     assert not getattr(KinesisResponse, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)  # the seam serializes as-is
     assert "self.records: dict[int, Record] = OrderedDict()" in inspect.getsource(Shard.__init__)
+
+
+def test_server_dispatch_seam() -> None:
+    from moto import backends
+    from moto.moto_server import werkzeug_app
+
+    assert params(backends.list_of_moto_modules) == []
+    assert "backends.list_of_moto_modules()" in inspect.getsource(werkzeug_app.DomainDispatcherApplication)
