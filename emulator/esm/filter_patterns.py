@@ -21,7 +21,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, Protocol, TypeAlias, TypeGuard
 
 Scalar: TypeAlias = str | int | float | bool | None
@@ -31,7 +30,6 @@ OR_KEY = "$or"
 _OPERATORS = frozenset(
     {"prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists", "cidr", "wildcard"}
 )
-_EMPTY: Mapping[str, Any] = MappingProxyType({})  # stands for a missing key
 
 
 class PatternSyntaxError(ValueError):
@@ -366,41 +364,3 @@ def wildcard_regex(text: str) -> re.Pattern[str]:
             parts.append(re.escape(char))
         i += 1
     return re.compile("".join(parts), re.DOTALL)
-
-
-# --- matching ---------------------------------------------------------------------------------------------
-
-
-def match_rule(rule: ObjectRule, node: object) -> bool:
-    """Whether ``node`` (a JSON-shaped event, or the value found at this rule's path) satisfies ``rule``."""
-    candidates = _mappings(node)
-    if not candidates:
-        return _match_mapping(rule, _EMPTY)  # a scalar or missing node: only absence checks can hold
-    return any(_match_mapping(rule, candidate) for candidate in candidates)
-
-
-def _match_mapping(rule: ObjectRule, mapping: Mapping[str, Any]) -> bool:
-    for key, sub_rule in rule.fields:
-        value = mapping.get(key, _EMPTY)
-        if isinstance(sub_rule, LeafRule):
-            if not sub_rule.evaluate(_leaves(value)):
-                return False
-        elif not match_rule(sub_rule, value):
-            return False
-    return not rule.alternatives or any(_match_mapping(alt, mapping) for alt in rule.alternatives)
-
-
-def _mappings(node: object) -> list[Mapping[str, Any]]:
-    if isinstance(node, Mapping):
-        return [node] if node is not _EMPTY else []
-    if isinstance(node, list | tuple):
-        return [m for element in node for m in _mappings(element)]
-    return []
-
-
-def _leaves(node: object) -> list[Scalar]:
-    if isinstance(node, list | tuple):
-        return [leaf for element in node for leaf in _leaves(element)]
-    if node is None or isinstance(node, str | int | float):
-        return [node]
-    return []  # objects are intermediate nodes; _EMPTY marks a missing key

@@ -27,12 +27,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.esm.filter_matching import match_rule
 from emulator.esm.filter_patterns import (
     LeafRule,
     ObjectRule,
     PatternSyntaxError,
     compile_rule,
-    match_rule,
     strict_json_loads,
 )
 

@@ -8,7 +8,6 @@ https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#services-kinesis-
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import time
@@ -19,7 +18,7 @@ from emulator.clock import Clock
 from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import FailureSink
 from emulator.esm.invoker import Invoker
-from emulator.esm.kinesis_events import StreamRecord
+from emulator.esm.kinesis_events import StreamRecord, event_record
 from emulator.esm.kinesis_source import ShardSource
 from emulator.esm.shard_lanes import CheckpointTracker, Lane, lane_of
 from emulator.esm.stats import MappingObserver, MappingStats
@@ -30,7 +29,7 @@ log = logging.getLogger(__name__)
 READ_LIMIT = 10_000
 
 
-def _filter(config: MappingConfig) -> Callable[[StreamRecord], bool] | None:
+def _filter(config: MappingConfig, shard_id: str) -> Callable[[StreamRecord], bool] | None:
     if not config.filter_criteria:
         return None
     from emulator.esm.filters import kinesis_record_matches, parse_filter_criteria
@@ -38,17 +37,8 @@ def _filter(config: MappingConfig) -> Callable[[StreamRecord], bool] | None:
     patterns = parse_filter_criteria(config.filter_criteria)
 
     def keep(record: StreamRecord) -> bool:
-        view: dict[str, Any] = {
-            "kinesis": {
-                "partitionKey": record.partition_key,
-                "sequenceNumber": record.sequence_number,
-                "data": base64.b64encode(record.data).decode(),
-                "kinesisSchemaVersion": "1.0",
-                "approximateArrivalTimestamp": record.arrival,
-            },
-            "eventSource": "aws:kinesis",
-            "eventSourceARN": config.event_source_arn,
-        }
+        # The record as the function would receive it (role and region do not take part in filtering).
+        view = event_record(record, shard_id=shard_id, stream_arn=config.event_source_arn, region="", role_arn="")
         return kinesis_record_matches(patterns, view)
 
     return keep
@@ -86,7 +76,7 @@ class ShardWorker:
         self.caught_up = False
         self.caught_up_at = -1.0  # monotonic start of the last read that found the shard's end
         self.error: BaseException | None = None
-        self._keep = _filter(config)
+        self._keep = _filter(config, shard_id)
         self.lanes = [self._lane(processor_factory) for _ in range(max(1, config.parallelization_factor))]
         self._thread = threading.Thread(target=self._run, name=f"pipemu-esm-{config.uuid[:8]}-{shard_id}", daemon=True)
         self._lane_threads = (

@@ -52,7 +52,7 @@ def check(
         )
     if expect.dead_letters is not None:
         spec = expect.dead_letters
-        messages = [d for d in ledger.dead_letters if d.queue.rstrip("/").endswith("/" + spec.queue)]
+        messages = ledger.dead_letters_in(spec.queue)
         n = len(messages)
         ok = True
         wanted = []

@@ -112,27 +112,18 @@ def check_order(spec: OrderSpec, ledger: Ledger) -> ExpectationResult:
 
 
 def check_dead_letter_fields(spec: DeadLettersSpec, ledger: Ledger) -> list[ExpectationResult]:
-    messages = [d for d in ledger.dead_letters if d.queue.rstrip("/").endswith("/" + spec.queue)]
+    messages = ledger.dead_letters_in(spec.queue)
     results = []
-    if spec.condition is not None:
-        wrong = [d for d in messages if d.condition != spec.condition]
+    for field, wanted, label in (("condition", spec.condition, ""), ("batch_size", spec.batch_size, "batchSize ")):
+        if wanted is None:
+            continue
+        wrong = [d for d in messages if getattr(d, field) != wanted]
         results.append(
             ExpectationResult(
-                name=f"dead_letters[{spec.queue}].condition",
+                name=f"dead_letters[{spec.queue}].{field}",
                 passed=not wrong and bool(messages),
-                expected=f"every message {spec.condition}",
-                actual=sorted({str(d.condition) for d in messages}),
-                near_misses=[d.body for d in wrong[:3]],
-            )
-        )
-    if spec.batch_size is not None:
-        wrong = [d for d in messages if d.batch_size != spec.batch_size]
-        results.append(
-            ExpectationResult(
-                name=f"dead_letters[{spec.queue}].batch_size",
-                passed=not wrong and bool(messages),
-                expected=f"every message batchSize {spec.batch_size}",
-                actual=sorted({str(d.batch_size) for d in messages}),
+                expected=f"every message {label}{wanted}",
+                actual=sorted({str(getattr(d, field)) for d in messages}),
                 near_misses=[d.body for d in wrong[:3]],
             )
         )

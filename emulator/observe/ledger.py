@@ -171,6 +171,10 @@ class Ledger:
         hi = bisect.bisect_right(seqs, int(end))
         return idxs[lo:hi]
 
+    def dead_letters_in(self, queue: str) -> list[DeadLetter]:
+        """The dead-letter messages read from the queue named ``queue`` (its URL ends in /queue)."""
+        return [d for d in self.dead_letters if d.queue.rstrip("/").endswith("/" + queue)]
+
     def dead_lettered(self, letter: DeadLetter) -> None:
         with self._lock:
             self.dead_letters.append(letter)
