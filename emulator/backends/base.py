@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
@@ -72,6 +73,13 @@ def make_client(service: str, *, endpoint_url: str | None, region: str) -> Any:
 
 
 _sessions: dict[str, boto3.session.Session] = {}
+_loader = botocore.loaders.create_loader()  # one for every session: endpoints and models are read once
+
+
+def shared_loader() -> botocore.loaders.Loader:
+    """The botocore data loader every pipemu client session uses (and the embedded moto's region lookup)."""
+    return _loader
+
 
 
 def _new_client(service: str, *, endpoint_url: str | None, region: str) -> Any:
@@ -86,6 +94,7 @@ def _new_client(service: str, *, endpoint_url: str | None, region: str) -> Any:
                 "credentials_file": (None, None, "/nonexistent/pipemu/credentials", None),
             }
         )
+        isolated.register_component("data_loader", _loader)
         session = _sessions[region] = boto3.session.Session(
             botocore_session=isolated,
             aws_access_key_id=FAKE_ACCESS_KEY_ID,

@@ -24,10 +24,12 @@ from emulator import guard, hostenv
 from emulator.backends.base import DEFAULT_REGION, Capabilities, client_env, make_client
 from emulator.backends.moto_seams import (
     esm_control,
+    http_server,
     kinesis_store,
     lambda_invoke,
     s3_arrivals,
     server_dispatch,
+    service_models,
     sfn_config,
     sfn_executions,
     sfn_tasks,
@@ -162,7 +164,6 @@ class EmbeddedBackend:
         self.invocations: deque[InvocationRecord] = deque(maxlen=max_invocation_records)
         self._s3_listeners: list[s3_arrivals.Listener] = []
         self._handler_faults: Callable[[str], InjectedFault | None] | None = None
-        self._sfn_seams: threading.Thread | None = None
         self._started = False
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -191,14 +192,17 @@ class EmbeddedBackend:
         return self
 
     def _start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         guard.install()  # the harness itself never reaches real AWS with this backend
         hostenv.hide_host_profile()  # see emulator/hostenv.py
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         port = self._port or free_port()
         server_dispatch.install()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        service_models.install()
+        # Step Functions seams import moto's ASL interpreter (~0.6 s): loaded before the first Step Functions
+        # request reaches moto, so pipelines without state machines never pay for it.
+        self._server = http_server.MotoHttpServer(
+            "127.0.0.1", port, before_first={"stepfunctions": self._install_sfn_seams}
+        )
         try:
             self._server.start()
         except OSError as exc:
@@ -215,11 +219,6 @@ class EmbeddedBackend:
         self._router = _Router(self)
         lambda_invoke.install(self._router)
         sfn_config.install()
-        # Step Functions seams import moto's ASL interpreter (~0.6 s): installed in the background so the
-        # emulator is ready at once. Every Step Functions call goes through client("stepfunctions") (deploy
-        # creates state machines with it before anything can start an execution), which waits for them.
-        self._sfn_seams = threading.Thread(target=self._install_sfn_seams, name="pipemu-sfn-seams", daemon=True)
-        self._sfn_seams.start()
         invoker = _RuntimeInvoker(self)
 
         def sqs_poller(config: MappingConfig, *, stats: MappingStats, observer: MappingObserver) -> SqsMappingPoller:
@@ -258,9 +257,9 @@ class EmbeddedBackend:
             esm_control.uninstall()
             kinesis_store.uninstall()
             server_dispatch.uninstall()
+            service_models.uninstall()
             s3_arrivals.uninstall()
             lambda_invoke.uninstall()
-            self.step_functions_ready()
             sfn_config.uninstall()
             sfn_time.uninstall()
             sfn_executions.uninstall()
@@ -295,20 +294,12 @@ class EmbeddedBackend:
 
     # -- clients ---------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        if service == "stepfunctions":
-            self.step_functions_ready()
         return make_client(service, endpoint_url=self.endpoint_url, region=self.region)
 
     def _install_sfn_seams(self) -> None:
         sfn_time.install(self.clock)  # Step Functions: Wait/Retry on our clock, task errors as AWS
         sfn_executions.install()
         sfn_tasks.install()
-
-    def step_functions_ready(self, timeout: float = 60.0) -> None:
-        """Block until the Step Functions seams are installed (they load in the background at start)."""
-        thread = self._sfn_seams
-        if thread is not None and thread.is_alive():
-            thread.join(timeout)
 
     def env(self) -> dict[str, str]:
         return client_env(self.endpoint_url, self.region)
