@@ -26,10 +26,12 @@ from bench.child import GROUPS
 from bench.figures import Figure, failed
 
 FIGURE_GROUPS = {
-    "boot_deploy_s": "boot", "emulator_ready_s": "boot", "import_s": "boot",
+    "boot_deploy_s": "boot", "emulator_ready_s": "boot", "import_s": "boot", "handler_warm_s": "boot",
     "put_to_handler_p50_ms_silent": "latency", "put_to_handler_p99_ms_silent": "latency",
     "put_to_handler_p50_ms_loud": "latency", "put_to_handler_p99_ms_loud": "latency",
     "put_records_rps": "throughput", "kinesis_lambda_s3_rps": "throughput", "e2e_over_raw_put": "throughput",
+    "put_records_cpu_us_per_record": "throughput", "e2e_cpu_us_per_record": "throughput",
+    "e2e_over_raw_put_cpu_bound": "throughput",
     "warm_invoke_overhead_ms": "invoke", "warm_invoke_overhead_p99_ms": "invoke",
     "replay_peak_rss_mib": "replay", "replay_sent_last_over_first_decile": "replay",
     "replay_delivered_last_over_first_decile": "replay", "generate_rss_growth_mib": "replay",

@@ -34,6 +34,7 @@ def _pipemu() -> dict[str, float]:
         wire(backend)
         t_ready = time.perf_counter()
         deployment = Deployer(backend.client).deploy(spec)
+        t_resources = time.perf_counter()
         backend.warm(deployment.concurrency(spec))
         assert backend.esm is not None
         backend.esm.wait_synced()
@@ -43,7 +44,8 @@ def _pipemu() -> dict[str, float]:
         from emulator.backends.moto_seams import kinesis_store
 
         kinesis_store.uninstall()
-    return {"import": t_import - t0, "ready": t_ready - t1, "boot_deploy": t_deployed - t1}
+    return {"import": t_import - t0, "ready": t_ready - t1, "boot_deploy": t_deployed - t1,
+            "warm": t_deployed - t_resources}
 
 
 def _moto() -> dict[str, float]:
@@ -98,6 +100,8 @@ def run(quick: bool) -> list[Figure]:
                note="baseline: bare moto server + same resources via boto3"),
         Figure("emulator_ready_s", best(pipemu, "ready"), "s", 0.2, best(moto, "ready"),
                note="baseline: bare ThreadedMotoServer.start()"),
+        Figure("handler_warm_s", best(pipemu, "warm"), "s", None, None,
+               note="part of boot_deploy_s: worker processes start and import the handlers (boto3 included)"),
         Figure("import_s", best(pipemu, "import"), "s", None, best(moto, "import"),
                note="once per process; baseline: import moto.server + boto3 + pipemu's deployer"),
     ]
