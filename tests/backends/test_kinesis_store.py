@@ -12,9 +12,11 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto.core.utils import unix_time
 from moto.kinesis.models import Record, Shard, kinesis_backends
 from moto.server import ThreadedMotoServer
@@ -290,3 +292,310 @@ def test_uninstall_restores_moto(stock: None) -> None:
     backend = kinesis_backends[DEFAULT_ACCOUNT][DEFAULT_REGION]
     assert type(backend).put_records.__module__ == "moto.kinesis.models"
     assert Shard.get_records.__module__ == "moto.kinesis.models"
+
+
+# -- PutRecords / PutRecord: the seam's own path against moto's, in process ------------------------------------
+_ACCOUNTS = iter(range(10**11, 10**12))  # a fresh account per run: its own backends and CloudWatch metrics
+_B64 = base64.b64encode
+
+
+def _backend(shards: int, account: str = "") -> Any:
+    """A backend of its own (not the shared one the HTTP tests use), with a stream "s"."""
+    from moto.kinesis.models import KinesisBackend
+
+    backend = KinesisBackend(DEFAULT_REGION, account or f"{next(_ACCOUNTS):012d}")
+    backend.create_stream("s", shards)
+    return backend
+
+
+def _b64(data: bytes) -> str:
+    return _B64(data).decode()
+
+
+def _stored(record: Any) -> tuple[Any, ...]:
+    """What a consumer gets from a stored record, minus its arrival time (which differs between two runs)."""
+    try:
+        data: Any = record.raw if type(record) is kinesis_store.CompactRecord else base64.b64decode(record.data)
+    except (TypeError, ValueError):  # moto stored data it cannot decode: compare what it stored
+        data = ("undecodable", record.data)
+    return record.sequence_number, record.partition_key, data, record.explicit_hash_key
+
+
+def _outcome(call: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return ("ok", call(*args))
+    except Exception as exc:  # the same type and text (JSON error type and message) on both sides
+        return ("error", type(exc), str(exc))
+
+
+Op = tuple[Any, ...]
+
+
+def _run(install: bool, shards: int, ops: list[Op], listener: Any = None, account: str = "") -> dict[str, Any]:
+    """Apply ``ops`` to a fresh stream with the seam in (or out); every answer, the records left in every shard,
+    the shards' ranges and the CloudWatch metrics moto sent."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    answers: list[Any] = []
+    for _ in _swap(install):
+        if install:
+            kinesis_store.install(listener)
+        account = account or f"{next(_ACCOUNTS):012d}"
+        sent = cloudwatch_backends[account][DEFAULT_REGION].metric_data
+        already = len(sent)
+        backend = _backend(shards, account)
+        stream = backend.streams["s"]
+        for op in ops:
+            if op[0] == "records":
+                answers.append(_outcome(backend.put_records, None, op[1], op[2]))
+            elif op[0] == "record":
+                answers.append(_outcome(backend.put_record, None, "s", *op[1:]))
+            elif op[0] == "split":
+                open_shards = [s for s in stream.shards.values() if s.is_open]
+                shard = open_shards[op[1] % len(open_shards)]
+                at = shard.starting_hash + 1 + max(shard.ending_hash - shard.starting_hash - 2, 0) * op[2] // 2**20
+                answers.append(_outcome(backend.split_shard, None, "s", shard.shard_id, str(at)))
+            elif op[0] == "scale":
+                answers.append(_outcome(backend.update_shard_count, None, "s", op[1]))
+            elif op[0] == "range":  # moto never does this: a shard's range changed in place
+                shard = list(stream.shards.values())[op[1]]
+                shard.starting_hash, shard.ending_hash = op[2], op[3]
+        metrics = [
+            (m.name, m.value, [(d.name, d.value) for d in m.dimensions])
+            for m in cast(list[Any], sent[already:])
+            if m.namespace == "AWS/Kinesis"
+        ]
+        records = {sid: [_stored(r) for r in s.records.values()] for sid, s in stream.shards.items()}
+        ranges = [(sid, s.starting_hash, s.ending_hash, s.is_open) for sid, s in stream.shards.items()]
+    return {"answers": answers, "records": records, "ranges": ranges, "metrics": metrics}
+
+
+def _same_as_moto(shards: int, ops: list[Op]) -> dict[str, Any]:
+    account = f"{next(_ACCOUNTS):012d}"  # errors name it
+    stock, seam = _run(False, shards, ops, account=account), _run(True, shards, ops, account=account)
+    assert seam["answers"] == stock["answers"]
+    assert seam["records"] == stock["records"]
+    assert seam["ranges"] == stock["ranges"]
+    assert seam["metrics"] == stock["metrics"]
+    return stock
+
+
+_STEP7 = 2**128 // 7
+_EDGE_HASH_KEYS = [  # shards' first and last keys: moto's scan never places a shard's ending_hash
+    str(k) for k in (0, 1, _STEP7 - 1, _STEP7, 2 * _STEP7 - 1, 2**127 - 1, 2**127, 2**128 - 2, 2**128 - 1)
+]
+_WEIRD_HASH_KEYS = [str(2**128), "-1", "abc", " 42 ", "1_000", ""]
+_WEIRD_KEYS = ["", "k" * 256, "k" * 257, "é\u2603", "\ud800"]
+_WEIRD_DATA = ["", "aGVsbG8", "aGVs\nbG8=", "é", "!!!!", "aGVsbG8=="]
+
+keys = st.one_of(st.sampled_from([f"user-{i}" for i in range(12)]), st.text(max_size=12))
+hash_keys = st.one_of(st.integers(0, 2**128 - 1).map(str), st.sampled_from(_EDGE_HASH_KEYS))
+clean_record = st.fixed_dictionaries(
+    {"Data": st.binary(max_size=40).map(_b64), "PartitionKey": keys}, optional={"ExplicitHashKey": hash_keys}
+)
+weird_record = st.fixed_dictionaries(
+    {},
+    optional={
+        "Data": st.one_of(st.binary(max_size=8).map(_b64), st.sampled_from(_WEIRD_DATA), st.none(), st.integers()),
+        "PartitionKey": st.one_of(keys, st.sampled_from(_WEIRD_KEYS), st.none(), st.integers()),
+        "ExplicitHashKey": st.one_of(hash_keys, st.sampled_from(_WEIRD_HASH_KEYS), st.none(), st.integers()),
+    },
+)
+batches = st.lists(st.one_of(clean_record, clean_record, clean_record, weird_record), max_size=40)
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("records"), st.just("s"), batches),
+        st.tuples(st.just("records"), st.just("s"), st.lists(clean_record, max_size=60)),
+        st.tuples(st.just("record"), keys, st.one_of(st.none(), hash_keys), st.binary(max_size=20).map(_b64)),
+        st.tuples(
+            st.just("record"),
+            st.one_of(keys, st.sampled_from(_WEIRD_KEYS)),
+            st.one_of(st.none(), hash_keys, st.sampled_from(_WEIRD_HASH_KEYS)),
+            st.one_of(st.binary(max_size=8).map(_b64), st.sampled_from(_WEIRD_DATA)),
+        ),
+        st.tuples(st.just("split"), st.integers(0, 20), st.integers(0, 2**20)),
+        st.tuples(st.just("scale"), st.integers(1, 9)),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shards=st.integers(1, 7), ops=ops)
+def test_puts_answer_and_store_what_moto_does(shards: int, ops: list[Op]) -> None:
+    """GIVEN any puts (odd keys, hash keys on shard edges, bad base64, missing fields), splits and rescales
+    WHEN run by moto and by the seam THEN the answers, errors, records left in each shard and metrics agree."""
+    _same_as_moto(shards, ops)
+
+
+def _put(*records: dict[str, Any]) -> Op:
+    return ("records", "s", list(records))
+
+
+def _rec(key: Any = "k", data: bytes = b"d", **extra: Any) -> dict[str, Any]:
+    return {"Data": _b64(data), "PartitionKey": key, **extra}
+
+
+def _first_error(outcome: dict[str, Any]) -> Any:
+    return next(a for a in outcome["answers"] if a[0] == "error")
+
+
+def test_a_full_batch_on_seven_shards_after_a_split() -> None:
+    batch = _put(*(_rec(f"user-{i % 57}", f"{i}".encode() * 20) for i in range(500)))
+    outcome = _same_as_moto(7, [batch, ("split", 3, 2**18), batch, ("scale", 5), batch])
+    assert [a[0] for a in outcome["answers"]] == ["ok"] * 5
+    assert len(outcome["ranges"]) > 7  # the later batches were routed over a changed layout
+
+
+@pytest.mark.parametrize(
+    ("batch", "error"),
+    [
+        (_put(*(_rec() for _ in range(501))), "TooManyRecords"),
+        (_put(_rec(), _rec(data=b"x" * 1_048_576)), "RecordSizeExceedsLimit"),  # 1 MiB + the key's byte
+        (_put(_rec(key="k" * 300), _rec(data=b"x" * 1_048_577)), "RecordSizeExceedsLimit"),  # before the key's
+        (_put(_rec(), _rec(data=b"x" * 1_048_577), _rec(), _rec(data=b"x" * 1_048_577)), "RecordSizeExceedsLimit"),
+        (_put(*(_rec(data=b"x" * 1_000_000) for _ in range(6))), "TotalRecordsSizeExceedsLimit"),
+        (_put(*(_rec(data=b"x" * 1_048_577) for _ in range(6))), "TotalRecordsSizeExceedsLimit"),  # first
+        (("records", "missing", [_rec()]), "StreamNotFoundError"),
+        (("records", "missing", [_rec() for _ in range(501)]), "StreamNotFoundError"),  # the stream first
+        (_put(_rec(), _rec(ExplicitHashKey="abc"), _rec()), "ValueError"),
+        (_put(_rec(), _rec(), _rec(ExplicitHashKey=str(2**128))), "InvalidArgumentError"),
+        (_put(_rec(), _rec(ExplicitHashKey=7)), "InvalidArgumentError"),
+        (_put(_rec(), _rec(ExplicitHashKey=str(2**128 - 1))), "AttributeError"),  # the last key: no shard
+        (_put(_rec(), _rec(ExplicitHashKey="-1")), "AttributeError"),
+        (_put(_rec(), _rec(key="k" * 257)), "InvalidArgumentError"),
+        (_put(_rec(), {"Data": _b64(b"d")}), "InvalidArgumentError"),  # no partition key
+        (_put(_rec(), _rec(key=None), {"Data": "a"}), "TypeError"),  # sizes first: len(None)
+        (_put(_rec(key="k" * 257), _rec(data=b"x" * 1_048_577)), "RecordSizeExceedsLimit"),  # sizes before keys
+        (_put(_rec(), _rec(key=["a"]), _rec(data=b"x" * 1_048_577)), "RecordSizeExceedsLimit"),
+        (_put(_rec(), _rec(key=["a"]), _rec()), "InvalidArgumentError"),
+        (_put(_rec(), {"Data": "aGVsbG8", "PartitionKey": "k"}), "Error"),  # bad padding: binascii.Error
+        (_put(_rec(), {"Data": "é", "PartitionKey": "k"}), "ValueError"),
+        (_put(_rec(), {"Data": None, "PartitionKey": "k"}), "TypeError"),
+    ],
+)
+def test_each_error_is_moto_s(batch: Op, error: str) -> None:
+    """GIVEN a batch moto refuses WHEN put THEN the same error, and the records before a refused one stored."""
+    outcome = _same_as_moto(2, [_put(_rec("before")), batch])
+    assert _first_error(outcome)[1].__name__ == error
+
+
+def test_records_without_data_are_stored_as_moto_stores_them() -> None:
+    """moto stores a record without Data as None (reading it fails later): so does the seam."""
+    outcome = _same_as_moto(1, [_put(_rec(), {"PartitionKey": "k"}, _rec())])
+    assert [r[2] for r in outcome["records"]["shardId-000000000000"]] == [b"d", ("undecodable", None), b"d"]
+
+
+def test_put_record_errors_and_bad_base64_are_moto_s() -> None:
+    """moto's PutRecord stores bad base64 before its metrics fail on it: so does the seam."""
+    outcome = _same_as_moto(2, [
+        ("record", "k", None, _b64(b"fine")),
+        ("record", "k", None, "aGVsbG8"),
+        ("record", "k" * 257, None, _b64(b"x")),
+        ("record", "k", str(2**128 - 1), _b64(b"x")),
+        ("record", "k", "12", b"aGk="),  # bytes in process: moto's code
+    ])
+    assert [a[0] for a in outcome["answers"]] == ["ok", "error", "error", "error", "ok"]
+    stored = sorted(repr(r[2]) for shard in outcome["records"].values() for r in shard)
+    assert stored == ["('undecodable', 'aGVsbG8')", "b'fine'", "b'hi'"]
+
+
+def test_listener_hears_the_records_stored_before_a_refused_one() -> None:
+    heard: list[tuple[str, frozenset[str]]] = []
+    _run(True, 2, [_put(_rec("a"), _rec("b", ExplicitHashKey=str(2**128)))], lambda a, s: heard.append((a, s)))
+    assert len(heard) == 1 and len(heard[0][1]) == 1
+
+
+def test_routes_follow_a_replaced_shard_range() -> None:
+    """A partition key's shard is remembered per layout: a shard whose range changes starts over."""
+    for _ in _swap(True):
+        backend = _backend(2)
+        first, second = backend.streams["s"].shards.values()
+        keys = [f"k{i}" for i in range(40)]
+        before = backend.put_records(None, "s", [_rec(k) for k in keys])["Records"]
+        first.ending_hash, second.starting_hash = 0, 0  # everything to the second shard now
+        after = backend.put_records(None, "s", [_rec(k) for k in keys])["Records"]
+    assert {r["ShardId"] for r in before} == {first.shard_id, second.shard_id}
+    assert {r["ShardId"] for r in after} == {second.shard_id}
+
+
+def test_routes_are_moto_s_over_any_ranges() -> None:
+    """Shard ranges moto itself never makes (past 2**128, overlapping, changed in place) still route as moto
+    routes, or fail as it fails."""
+    keys = [_rec(f"k{i}") for i in range(30)]
+    _same_as_moto(2, [
+        _put(*keys),
+        ("range", 1, 2**127, 2**130),
+        _put(*keys, _rec(ExplicitHashKey=str(2**128 - 1)), _rec(ExplicitHashKey=str(2**128))),
+        ("range", 0, 0, 2**130),
+        _put(*keys, _rec(ExplicitHashKey=str(2**129))),
+        ("record", "k", str(2**128), _b64(b"x")),
+    ])
+
+
+def test_moto_s_own_lambda_mappings_get_moto_s_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream moto still delivers to itself (mappings not taken over by pipemu) goes record by record."""
+    import moto.awslambda.utils
+
+    sent: list[list[tuple[str, str]]] = []
+
+    class Lambda:
+        def send_kinesis_message(self, **kw: Any) -> None:
+            sent[-1].append((kw["kinesis_sequence_number"], kw["kinesis_shard_id"]))
+
+    class Mapping:
+        function_arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+    monkeypatch.setattr(moto.awslambda.utils, "get_backend", lambda *_: Lambda())
+    answers = []
+    for install in (False, True):
+        for _ in _swap(install):
+            sent.append([])
+            backend = _backend(2)
+            backend.streams["s"].lambda_event_source_mappings["arn:aws:lambda:us-east-1:1:m"] = Mapping()
+            answers.append((backend.put_records(None, "s", [_rec(f"k{i}") for i in range(20)]),
+                            backend.put_record(None, "s", "solo", None, _b64(b"x"))))
+    assert answers[0] == answers[1] and sent[0] == sent[1] and len(sent[0]) == 21
+
+
+def test_concurrent_batches_on_many_shards_lose_nothing(seam: None) -> None:
+    """GIVEN 6 threads putting batches across 3 shards in process WHEN done THEN every shard is numbered 1..n
+    without gaps and each thread's records for a shard are in the order it put them."""
+    backend = _backend(3)
+
+    def produce(p: int) -> None:
+        for b in range(40):
+            backend.put_records(None, "s", [_rec(f"key-{i % 9}", f"{p}:{b}:{i}".encode()) for i in range(50)])
+
+    threads = [threading.Thread(target=produce, args=(p,)) for p in range(6)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    total = 0
+    for shard in backend.streams["s"].shards.values():
+        seqs = list(shard.records)
+        assert seqs == list(range(1, len(seqs) + 1))
+        by_producer: dict[str, list[tuple[int, int]]] = {}
+        for r in shard.records.values():
+            p, b, i = r.raw.decode().split(":")
+            by_producer.setdefault(p, []).append((int(b), int(i)))
+        assert all(v == sorted(v) for v in by_producer.values())
+        total += len(seqs)
+    assert total == 6 * 40 * 50
+
+
+def test_compact_records_from_a_batch_match_moto_s_records(seam: None) -> None:
+    backend = _backend(1)
+    backend.put_records(None, "s", [_rec("pk", b"hello", ExplicitHashKey="5")])
+    stored = backend.streams["s"].shards["shardId-000000000000"].records[1]
+    moto = Record("pk", _b64(b"hello"), 1, "5")
+    moto.created_at_datetime = stored.created_at_datetime
+    moto.created_at = unix_time(moto.created_at_datetime)
+    assert type(stored) is kinesis_store.CompactRecord
+    assert stored.to_json() == moto.to_json() and stored.data == moto.data and stored.created_at == moto.created_at
+    assert stored.explicit_hash_key == "5" and stored.partition_key is sys.intern("pk")

@@ -168,6 +168,16 @@ KINESIS_STORE_SOURCES = {
     "Stream.put_record": "cafda0597b231b64",
     "KinesisBackend.put_record": "e016b51673b19980",
     "KinesisBackend.put_records": "9137f103f183093b",
+    # what its own PutRecord/PutRecords reproduce (checks, errors, routing, metrics) or call
+    "Stream.__init__": "6db577356a88979d",
+    "Stream.get_shard_for_key": "4ef3be70391e2a8c",
+    "Shard.shard_id": "dba4eb113083481a",
+    "KinesisBackend.describe_stream": "cd2370ca943a09dc",
+    "KinesisBackend._send_stream_metrics": "e80cb3cc13a5dc31",
+    "exceptions.TooManyRecords": "fa2d8bb2706b0ac4",
+    "exceptions.TotalRecordsSizeExceedsLimit": "407be687c535c122",
+    "exceptions.RecordSizeExceedsLimit": "df3fc6ffeb6d655e",
+    "utilities.md5_hash": "2ca2b63748ad1fd3",
     "KinesisResponse.put_records": "605c7b12968c94c8",
     "ActionResult.execute_result": "6333faa349b58671",
     # the iterator format its in-process reader writes and reads
@@ -178,27 +188,31 @@ KINESIS_STORE_SOURCES = {
 
 
 def test_kinesis_store_seam() -> None:
+    import base64
     import hashlib
 
+    import moto.utilities.utils
     from moto.core.responses import ActionResult
-    from moto.kinesis import utils
+    from moto.kinesis import exceptions, utils
     from moto.kinesis.models import KinesisBackend, Record, Shard
     from moto.kinesis.responses import KinesisResponse
 
     from emulator.backends.moto_seams import kinesis_store
 
-    def moto_function(owner: type | None, name: str) -> object:
+    def moto_function(owner: object, name: str) -> object:
         if owner is None:
             return getattr(utils, name)
         # a running embedded backend may have the seam installed: read moto's own function, not ours
         for key, original in kinesis_store._originals.items():
             if key.split(".", 1)[1] == name and kinesis_store._OWNERS[key.split(".", 1)[0]] is owner:
                 return original
-        return getattr(owner, name)
+        found = inspect.getattr_static(owner, name)
+        return found.fget if isinstance(found, property) else getattr(owner, name)
 
-    owners: dict[str, type | None] = {
+    owners: dict[str, object] = {
         "Shard": Shard, "Record": Record, "Stream": Stream, "KinesisBackend": KinesisBackend,
-        "KinesisResponse": KinesisResponse, "ActionResult": ActionResult,
+        "KinesisResponse": KinesisResponse, "ActionResult": ActionResult, "exceptions": exceptions,
+        "utilities": moto.utilities.utils,
     }
     changed = []
     for qualified, expected in KINESIS_STORE_SOURCES.items():
@@ -212,6 +226,11 @@ def test_kinesis_store_seam() -> None:
     )
     assert params(moto_function(Shard, "get_records")) == ["self", "last_sequence_id", "limit"]
     assert params(moto_function(KinesisBackend, "put_records")) == ["self", "stream_arn", "stream_name", "records"]
+    assert params(moto_function(KinesisBackend, "put_record")) == [
+        "self", "stream_arn", "stream_name", "partition_key", "explicit_hash_key", "data"
+    ]
+    # the seam decodes with what b64decode ends with (the same bytes, and the same errors through b64decode)
+    assert inspect.getsource(base64.b64decode).rstrip().endswith("return binascii.a2b_base64(s, strict_mode=validate)")
     assert params(Record.__init__) == ["self", "partition_key", "data", "sequence_number", "explicit_hash_key"]
     assert not getattr(KinesisResponse, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)  # the seam serializes as-is
     assert "self.records: dict[int, Record] = OrderedDict()" in inspect.getsource(Shard.__init__)
