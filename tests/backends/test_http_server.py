@@ -181,3 +181,47 @@ def test_stop_closes_open_keep_alive_connections() -> None:
     finally:
         conn.close()
         srv.stop()
+
+
+def test_enrich_response_skips_the_request_id_scan_only_where_it_cannot_match() -> None:
+    original = responses.BaseResponse._enrich_response
+    server_dispatch.install()
+    try:
+        for body in ('{"a": 1}', b"<RequestId>x</RequestId>", "<X><RequestId>old</RequestId></X>", ""):
+            ours_headers: dict[str, str] = {"status": 200}  # type: ignore[dict-item]
+            moto_headers: dict[str, str] = {"status": 200}  # type: ignore[dict-item]
+            _, ours = responses.BaseResponse._enrich_response(ours_headers, body)
+            _, theirs = original(moto_headers, body)
+            assert ours_headers.keys() == moto_headers.keys() and ours_headers["status"] == "200"
+            if isinstance(body, str) and "<RequestId>" in body:
+                assert ours == f"<X><RequestId>{ours_headers['x-amzn-requestid']}</RequestId></X>"
+                assert theirs == f"<X><RequestId>{moto_headers['x-amzn-requestid']}</RequestId></X>"
+            else:
+                assert ours == theirs == body
+    finally:
+        server_dispatch.uninstall()
+    assert responses.BaseResponse._enrich_response is original
+    source = inspect.getsource(original)
+    assert "re.sub(" in source and "gen_amzn_requestid_long(headers)" in source
+
+
+def test_put_records_reads_moto_s_params_with_one_parse() -> None:
+    from emulator.backends.moto_seams.kinesis_store import _json_params
+
+    source = inspect.getsource(responses.BaseResponse._get_param)
+    assert source.index("self.querystring.get(param_name)") < source.index("json.loads(self.body)[param_name]")
+
+    class Response:
+        automated_parameter_parsing = False
+        uri_match: dict[str, str] = {}
+
+        def __init__(self, body: str, querystring: dict[str, list[str]]) -> None:
+            self.body, self.querystring = body, querystring
+
+        _get_param = responses.BaseResponse._get_param
+
+    for body, query in (('{"StreamName": "s", "Records": [1]}', {}), ('{"StreamName": "s"}', {"StreamName": ["q"]}),
+                        ("not json", {}), ("[1, 2]", {}), ('{"Records": null}', {})):
+        r = Response(body, query)
+        names = ("StreamARN", "StreamName", "Records")
+        assert _json_params(r, *names) == [r._get_param(n) for n in names]
