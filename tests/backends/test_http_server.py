@@ -222,6 +222,8 @@ def test_put_records_reads_moto_s_params_with_one_parse() -> None:
 
     for body, query in (('{"StreamName": "s", "Records": [1]}', {}), ('{"StreamName": "s"}', {"StreamName": ["q"]}),
                         ("not json", {}), ("[1, 2]", {}), ('{"Records": null}', {})):
-        r = Response(body, query)
-        names = ("StreamARN", "StreamName", "Records")
-        assert _json_params(r, *names) == [r._get_param(n) for n in names]
+        for uri_match in ({}, {"StreamARN": "from-uri", "StreamName": "shadowed-by-body"}):
+            r = Response(body, query)
+            r.uri_match = uri_match
+            names = ("StreamARN", "StreamName", "Records")
+            assert _json_params(r, *names) == [r._get_param(n) for n in names]

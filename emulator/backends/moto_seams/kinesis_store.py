@@ -467,7 +467,8 @@ def _json_params(response: Any, *names: str) -> list[Any]:
         body = None
     if not isinstance(body, dict):
         return [response._get_param(name) for name in names]
-    return [body[name] if name in body else response._get_param(name) for name in names]
+    uri_match = response.uri_match or {}  # moto's next place to look for a name the body lacks, then None
+    return [body[name] if name in body else uri_match.get(name) for name in names]
 
 
 _REPLACEMENTS: dict[str, Callable[..., Any]] = {
