@@ -206,7 +206,7 @@ def test_enrich_response_skips_the_request_id_scan_only_where_it_cannot_match() 
 
 
 def test_put_records_reads_moto_s_params_with_one_parse() -> None:
-    from emulator.backends.moto_seams.kinesis_store import _json_params
+    from emulator.backends.moto_seams.kinesis_puts import _json_params
 
     source = inspect.getsource(responses.BaseResponse._get_param)
     assert source.index("self.querystring.get(param_name)") < source.index("json.loads(self.body)[param_name]")
