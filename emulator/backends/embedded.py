@@ -25,6 +25,7 @@ from emulator.backends.base import DEFAULT_REGION, Capabilities, client_env, mak
 from emulator.backends.moto_seams import (
     esm_control,
     http_server,
+    kinesis_fast_put,
     kinesis_store,
     lambda_invoke,
     s3_arrivals,
@@ -201,7 +202,10 @@ class EmbeddedBackend:
         # Step Functions seams import moto's ASL interpreter (~0.6 s): loaded before the first Step Functions
         # request reaches moto, so pipelines without state machines never pay for it.
         self._server = http_server.MotoHttpServer(
-            "127.0.0.1", port, before_first={"stepfunctions": self._install_sfn_seams}
+            "127.0.0.1",
+            port,
+            before_first={"stepfunctions": self._install_sfn_seams},
+            fast_paths=dict.fromkeys(kinesis_fast_put.TARGETS, kinesis_fast_put.answer),
         )
         try:
             self._server.start()

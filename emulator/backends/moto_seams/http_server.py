@@ -15,12 +15,15 @@ error in the app or a client asking to close ends the connection as before. ``st
 connection, so no handler thread outlives the server.
 
 ``before_first={service: hook}`` runs ``hook()`` before the first request for ``service`` builds its app
-(moto builds each service's Flask app on first use, under the dispatcher's lock).
+(moto builds each service's Flask app on first use, under the dispatcher's lock). ``fast_paths={X-Amz-Target:
+answer}`` lets a seam answer a request itself (see ``kinesis_fast_put``); when it returns None the request goes
+to moto's app with its body as sent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import socket
 import threading
@@ -36,6 +39,9 @@ TOUCHES = (
     "moto.moto_server.werkzeug_app.DomainDispatcherApplication(create_app) and create_backend_app(service)",
     "moto.moto_server.threaded_moto_server.ThreadedMotoServer (what this replaces: same app, same handler)",
 )
+
+FastPath = Callable[[dict[str, Any], bytes], "tuple[str, list[tuple[str, str]], bytes] | None"]
+"""``answer(environ, body)``: the (status, headers, body) moto would send, or None to let moto's app answer."""
 
 IDLE_TIMEOUT_S = 120.0  # a connection idle this long is closed (boto3 reconnects transparently)
 _NO_BODY = frozenset({204, 304})
@@ -64,9 +70,19 @@ class _KeepAliveHandler(MotoRequestHandler):
         if self.headers.get("Expect", "").lower().strip() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.environ = environ = self.make_environ()
+        fast = self.server.fast_paths.get(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if fast is not None and not environ.get("wsgi.input_terminated"):
+            content = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            answer = fast(environ, content)
+            if answer is not None:
+                self._respond(*answer)
+                return
+            environ["wsgi.input"] = io.BytesIO(content)  # moto's app reads the body we already took
+            environ["wsgi.input_terminated"] = True
         body: LimitedStream | None = None
-        if environ.get("wsgi.input_terminated"):  # chunked request body: read as werkzeug does, then close
-            self.close_connection = True
+        if environ.get("wsgi.input_terminated"):
+            if fast is None:  # chunked request body: read as werkzeug does, then close
+                self.close_connection = True
         else:
             rfile: Any = self.rfile
             body = LimitedStream(rfile, int(self.headers.get("Content-Length") or 0))
@@ -115,7 +131,8 @@ class _KeepAliveHandler(MotoRequestHandler):
 
 
 class _Server(ThreadedWSGIServer):
-    def __init__(self, host: str, port: int, app: Any) -> None:
+    def __init__(self, host: str, port: int, app: Any, fast_paths: Mapping[str, FastPath]) -> None:
+        self.fast_paths = dict(fast_paths)
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(host, port, app, handler=_KeepAliveHandler)
@@ -140,9 +157,15 @@ class MotoHttpServer:
     """Drop-in for ``ThreadedMotoServer`` (``start``/``stop``/``get_host_and_port``/``_thread``)."""
 
     def __init__(
-        self, ip_address: str, port: int, *, before_first: Mapping[str, Callable[[], None]] | None = None
+        self,
+        ip_address: str,
+        port: int,
+        *,
+        before_first: Mapping[str, Callable[[], None]] | None = None,
+        fast_paths: Mapping[str, FastPath] | None = None,
     ) -> None:
         self._ip_address = ip_address
+        self._fast_paths = dict(fast_paths or {})
         self._port = port
         self._hooks = dict(before_first or {})
         self._server: _Server | None = None
@@ -157,7 +180,7 @@ class MotoHttpServer:
     def start(self) -> None:
         app = DomainDispatcherApplication(self._create_app)
         try:
-            self._server = _Server(self._ip_address, self._port, app)
+            self._server = _Server(self._ip_address, self._port, app, self._fast_paths)
         except SystemExit as exc:  # werkzeug prints the bind error and exits; keep it an OSError for callers
             raise OSError(f"cannot listen on {self._ip_address}:{self._port}") from exc
         self._thread = threading.Thread(
