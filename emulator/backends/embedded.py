@@ -252,6 +252,7 @@ class EmbeddedBackend:
         kinesis_store.install(lambda _arn, _shards: self._wake_pollers())  # pollers wake on put, not on a timer
         s3_arrivals.install(self._on_s3_put)
         self.esm.start()
+        self.runtime.prestart_workers()  # interpreters with boto3 loaded, ready by the time deploy ends
 
     def stop(self) -> None:
         global _active

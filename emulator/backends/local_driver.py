@@ -52,6 +52,7 @@ class LocalDriver:
         self.invocations = invocations
         self._raw_client = raw_client
         self.runtime = LambdaRuntime(endpoint_url=endpoint_url, region=region, work_dir=work_dir, clock=clock)
+        self.runtime.prestart_workers()
         self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipemu-async-invoke")
         self._pending: set[Future[InvocationResult]] = set()
         self._lock = threading.Lock()

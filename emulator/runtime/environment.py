@@ -37,10 +37,7 @@ def worker_environment(
     """``import_path`` is the PYTHONPATH that lets the worker import ``emulator`` (None if it needs none); the
     worker removes it again before loading the handler. The function's declared variables go on top, as on
     AWS."""
-    host = os.environ if host_env is None else host_env
-    env = {k: v for k, v in host.items() if k in _HOST_KEYS or k.startswith("LC_")}
-    env.setdefault("LANG", "en_US.UTF-8")
-    env.setdefault("PATH", os.defpath)
+    env = neutral_environment(home=home, endpoint_url=endpoint_url, import_path=import_path, host_env=host_env)
     env.update(
         {
             "_HANDLER": fn.handler,
@@ -55,6 +52,23 @@ def worker_environment(
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name,
             "LAMBDA_TASK_ROOT": str(task_root),
             "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+        }
+    )
+    env.update(fn.environment)
+    return env
+
+
+def neutral_environment(
+    *, home: Path, endpoint_url: str, import_path: str | None, host_env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """What every worker's environment has whatever its function: what a process needs from the host, the
+    fake credentials, the emulator's endpoint, the private HOME. A pre-started worker starts with this."""
+    host = os.environ if host_env is None else host_env
+    env = {k: v for k, v in host.items() if k in _HOST_KEYS or k.startswith("LC_")}
+    env.setdefault("LANG", "en_US.UTF-8")
+    env.setdefault("PATH", os.defpath)
+    env.update(
+        {
             "TZ": ":UTC",
             "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
@@ -67,5 +81,4 @@ def worker_environment(
     )
     if import_path:
         env["PYTHONPATH"] = import_path
-    env.update(fn.environment)
     return env

@@ -48,8 +48,18 @@ class Outcome:
 
 
 class WorkerProcess:
+    """``prestart=("boto3",)`` starts a worker for no function yet: it imports those modules and waits for
+    ``assign`` (the runtime keeps a few ready; see ``LambdaRuntime``)."""
+
     def __init__(
-        self, *, generation: str, env: Mapping[str, str], cwd: Path, extra_args: Sequence[str], memory_mb: int
+        self,
+        *,
+        generation: str,
+        env: Mapping[str, str],
+        cwd: Path,
+        extra_args: Sequence[str],
+        memory_mb: int,
+        prestart: Sequence[str] = (),
     ) -> None:
         self.generation = generation
         self._memory_mb = memory_mb
@@ -66,6 +76,8 @@ class WorkerProcess:
             "--evt-fd",
             str(evt_w),
         ]
+        for module in prestart:
+            argv += ["--prestart", module]
         try:
             self._proc = subprocess.Popen(
                 [*argv, *extra_args],
@@ -99,6 +111,18 @@ class WorkerProcess:
     @property
     def pid(self) -> int:
         return self._proc.pid
+
+    def assign(
+        self, *, generation: str, env: Mapping[str, str], cwd: Path, extra_args: Sequence[str], memory_mb: int
+    ) -> None:
+        """Make a pre-started worker the one ``WorkerProcess(generation=..., env=..., ...)`` would have started:
+        it takes that environment, directory and flags, then loads the handler (``wait_ready`` as usual; init
+        is timed from here)."""
+        header: protocol.AssignHeader = {"env": dict(env), "cwd": str(cwd), "args": list(extra_args)}
+        protocol.write_all(self._cmd, protocol.encode(protocol.ASSIGN, header), time.monotonic() + 5.0)
+        self.generation = generation
+        self._memory_mb = memory_mb
+        self.started = time.monotonic()
 
     def alive(self) -> bool:
         return not self._closed and self._proc.poll() is None

@@ -28,6 +28,13 @@ RESULT = 4  # invocation finished; header: ResultHeader, body: response or AWS e
 OOM = 5  # handler ran out of memory; the worker kills itself right after
 # parent -> worker
 INVOKE = 10  # header: InvokeHeader, body: the event payload
+ASSIGN = 11  # to a pre-started worker: header AssignHeader (the function it becomes)
+
+
+class AssignHeader(TypedDict):
+    env: dict[str, str]  # the whole environment, replacing the neutral one the worker started with
+    cwd: str
+    args: list[str]  # the command-line flags a worker started for this function would have had
 
 
 class InitErrorHeader(TypedDict):

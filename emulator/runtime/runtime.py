@@ -24,9 +24,10 @@ from emulator.clock import Clock, ScaledClock
 from emulator.errors import HandlerError, HarnessError
 from emulator.runtime import awsformat
 from emulator.runtime.codecache import CodeCache
-from emulator.runtime.environment import worker_environment
+from emulator.runtime.environment import neutral_environment, worker_environment
 from emulator.runtime.pool import WorkerPool
 from emulator.runtime.process import Outcome, WorkerProcess
+from emulator.runtime.spares import PRESTART, SpareWorkers
 from emulator.runtime.spec import FunctionSpec, FunctionStats, InjectedFault, InvocationResult
 from emulator.runtime.stats import StatsBook
 
@@ -60,6 +61,7 @@ class LambdaRuntime:
         work_dir: Path | None = None,
         max_concurrency_per_function: int = 10,
         clock: Clock | None = None,
+        prestarted_workers: int = 2,
     ) -> None:
         if max_concurrency_per_function < 1:
             raise ValueError(f"max_concurrency_per_function must be >= 1, got {max_concurrency_per_function}")
@@ -80,6 +82,15 @@ class LambdaRuntime:
         self._stats = StatsBook()
         self._in_flight = 0
         self._closed = False
+        spare_dir = self._work_dir / "spare"  # an empty working directory until a spare is assigned
+        spare_dir.mkdir(exist_ok=True)
+        spare_env = neutral_environment(home=self._home, endpoint_url=endpoint_url, import_path=self._import_path)
+        self._spares = SpareWorkers(
+            prestarted_workers,
+            lambda: WorkerProcess(
+                generation="", env=spare_env, cwd=spare_dir, extra_args=[], memory_mb=128, prestart=PRESTART
+            ),
+        )
 
     def __enter__(self) -> LambdaRuntime:
         return self
@@ -104,6 +115,7 @@ class LambdaRuntime:
                 init: Outcome | None = None
                 if cold:
                     init = worker.wait_ready(INIT_TIMEOUT_S + fn.timeout_s)
+                    self._spares.refill()
                 if init is not None and init.kind != "ready":
                     result = self._init_failure(fn, request_id, init)
                     outcome = init
@@ -137,12 +149,18 @@ class LambdaRuntime:
             for worker, fresh in held:
                 if fresh:
                     init = worker.wait_ready(INIT_TIMEOUT_S + fn.timeout_s)
+                    self._spares.refill()
                     ready[id(worker)] = init.kind == "ready"
                     if init.kind != "ready":
                         raise _handler_error(fn, init)
         finally:
             for worker, _ in held:
                 pool.release(worker, reusable=ready[id(worker)])
+
+    def prestart_workers(self) -> None:
+        """Start the pre-started workers now, in the background (see ``spares.py``): call it once the emulator
+        is up, so they start while the pipeline deploys."""
+        self._spares.refill()
 
     def stats(self) -> dict[str, FunctionStats]:
         return self._stats.snapshot()
@@ -158,6 +176,7 @@ class LambdaRuntime:
                 return
             self._closed = True
             pools = list(self._pools.values())
+        self._spares.close()
         for pool in pools:
             pool.close()
         for pool in pools:
@@ -202,6 +221,15 @@ class LambdaRuntime:
         user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else ""
         if user_site and Path(user_site).is_dir():  # HOME is replaced, so the worker would not find it itself
             args += ["--add-path", user_site]
+        spare = self._spares.take(fn.environment, task_root)
+        if spare is not None:
+            try:
+                spare.assign(
+                    generation=fn.generation(), env=env, cwd=task_root, extra_args=args, memory_mb=fn.memory_mb
+                )
+                return spare
+            except (OSError, TimeoutError):  # it died waiting: start one as usual
+                spare.close()
         try:
             return WorkerProcess(
                 generation=fn.generation(), env=env, cwd=task_root, extra_args=args, memory_mb=fn.memory_mb

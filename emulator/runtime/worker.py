@@ -15,6 +15,7 @@ out-of-memory handler gets on AWS ("Runtime exited with error: signal: killed").
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -31,12 +32,17 @@ MEMORY_BASELINE_MB = 1536
 
 
 def main(argv: list[str]) -> None:
-    opts: dict[str, list[str]] = {"--cmd-fd": [], "--evt-fd": [], "--drop-path": [], "--add-path": []}
+    opts: dict[str, list[str]] = {
+        "--cmd-fd": [], "--evt-fd": [], "--drop-path": [], "--add-path": [], "--prestart": []
+    }
     for flag, value in zip(argv[::2], argv[1::2], strict=True):
         opts[flag].append(value)  # argparse would cost a few ms of every cold start
     cmd_fd, evt_fd = int(opts["--cmd-fd"][0]), int(opts["--evt-fd"][0])
-    task_root = os.environ["LAMBDA_TASK_ROOT"]
     guard.install()  # handler code never reaches real AWS from the emulator's runtime
+    reader = protocol.FrameReader()
+    if opts["--prestart"]:
+        _await_assignment(cmd_fd, reader, opts)
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
     _tidy_sys_path(task_root, opts["--drop-path"], opts["--add-path"])
     sys.argv = sys.argv[:1]
 
@@ -49,12 +55,34 @@ def main(argv: list[str]) -> None:
     handler = _init(sink, task_root, memory_capped)
     sink.send(protocol.READY)
     ensure_ascii = _python_version(os.environ.get("AWS_EXECUTION_ENV", "")) < (3, 12)
-    reader = protocol.FrameReader()
     while True:
         frame = _read_frame(cmd_fd, reader)
         if frame is None:  # the runtime closed the pipe: shut down without running user atexit hooks
             os._exit(0)
         _invoke(sink, handler, frame, memory_capped, ensure_ascii)
+
+
+def _await_assignment(cmd_fd: int, reader: protocol.FrameReader, opts: dict[str, list[str]]) -> None:
+    """A pre-started worker (``--prestart boto3``): import what every handler's init would import first, then
+    wait until the runtime says which function this process is, and become exactly the process the runtime
+    would have started for it: its environment, working directory and command-line flags. The runtime only
+    hands out pre-started workers to functions whose code cannot shadow what was imported here and whose
+    environment sets nothing the interpreter reads at start-up."""
+    for module in opts["--prestart"]:
+        with contextlib.suppress(ImportError):  # not installed: the handler would not find it either
+            __import__(module)
+    frame = _read_frame(cmd_fd, reader)
+    if frame is None or frame.kind != protocol.ASSIGN:  # the runtime closed without using this worker
+        os._exit(0)
+    assignment: protocol.AssignHeader = frame.header  # type: ignore[assignment]
+    opts["--drop-path"].append(os.getcwd())  # ``python -m`` put the start directory first on sys.path
+    os.environ.clear()
+    os.environ.update(assignment["env"])
+    time.tzset()
+    os.chdir(assignment["cwd"])
+    args = assignment["args"]
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        opts[flag].append(value)
 
 
 def _python_version(execution_env: str) -> tuple[int, ...]:

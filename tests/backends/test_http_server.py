@@ -68,6 +68,10 @@ def test_moto_reads_service_models_with_one_loader() -> None:
         assert utils.create_loader() is utils.create_loader()
         assert AccountSpecificBackend.get_session()._session.get_component("data_loader") is shared_loader()
         assert utils.get_service_model("kinesis").service_name == "kinesis"
+        from moto.core.loaders import create_loader
+
+        own = create_loader().list_available_services("service-2")  # what moto's loader would list itself
+        assert utils.create_loader().list_available_services("service-2") == own
     finally:
         service_models.uninstall()
     assert utils.create_loader() is not utils.create_loader()

@@ -44,13 +44,27 @@ def install() -> None:
             if not shared:
                 with _lock:
                     if not shared:
-                        shared.append(original())
+                        shared.append(_listing_shared(original()))
             return shared[0]
 
         setattr(utils, "create_loader", create_loader)
         session = AccountSpecificBackend.get_session()._session
         if session.get_component("data_loader") is not shared_loader():
             session.register_component("data_loader", shared_loader())
+
+
+def _listing_shared(loader: Any) -> Any:
+    """moto's loader lists the installed services (~400 directories) once more, only to check a name: the same
+    list pipemu's clients' loader already has (moto's extra search path holds no ``service-2.json``, tested)."""
+    listing = loader.list_available_services
+
+    def list_available_services(type_name: str) -> Any:
+        if type_name == "service-2":
+            return shared_loader().list_available_services(type_name)
+        return listing(type_name)
+
+    loader.list_available_services = list_available_services
+    return loader
 
 
 def uninstall() -> None:
