@@ -231,3 +231,18 @@ def test_put_records_reads_moto_s_params_with_one_parse() -> None:
             r.uri_match = uri_match
             names = ("StreamARN", "StreamName", "Records")
             assert _json_params(r, *names) == [r._get_param(n) for n in names]
+
+
+def test_a_failing_fast_path_falls_back_to_moto() -> None:
+    def broken(environ: dict[str, object], body: bytes) -> None:
+        raise RuntimeError("bug in a fast path")
+
+    srv = http_server.MotoHttpServer("127.0.0.1", free_port(), fast_paths={"Kinesis_20131202.ListStreams": broken})
+    srv.start()
+    conn = http.client.HTTPConnection(*srv.get_host_and_port(), timeout=10)
+    try:
+        status, _, body = _kinesis(conn, "ListStreams", {})
+        assert status == 200 and "StreamNames" in json.loads(body)
+    finally:
+        conn.close()
+        srv.stop()
