@@ -246,3 +246,27 @@ def test_a_failing_fast_path_falls_back_to_moto() -> None:
     finally:
         conn.close()
         srv.stop()
+
+
+def test_an_idle_connection_is_closed_quietly(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(http_server._KeepAliveHandler, "timeout", 0.2)
+    srv = http_server.MotoHttpServer("127.0.0.1", free_port())
+    srv.start()
+    try:
+        with socket.create_connection(srv.get_host_and_port(), timeout=10) as sock:
+            sock.sendall(b"GET /moto-api/data.json HTTP/1.1\r\nHost: x\r\n\r\n")
+            received = b""
+
+            def closed() -> bool:
+                nonlocal received
+                chunk = sock.recv(65536)
+                received += chunk
+                return chunk == b""  # the server closed the idle connection
+
+            wait_for("the server to close the idle connection", closed, bool, timeout=10)
+        assert received.startswith(b"HTTP/1.1 200")
+        assert "timed out" not in caplog.text
+    finally:
+        srv.stop()

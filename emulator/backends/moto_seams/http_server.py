@@ -57,6 +57,11 @@ class _KeepAliveHandler(MotoRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:  # werkzeug logs every request at INFO otherwise
         pass
 
+    def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("Request timed out"):  # an idle keep-alive connection expiring is not an error
+            return
+        super().log_error(format, *args)
+
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
