@@ -180,6 +180,12 @@ KINESIS_STORE_SOURCES = {
     "utilities.md5_hash": "2ca2b63748ad1fd3",
     "KinesisResponse.put_records": "605c7b12968c94c8",
     "ActionResult.execute_result": "6333faa349b58671",
+    # what reads, iterates or replaces Shard.records besides the functions it replaces (a ShardLog must do), and
+    # what serializes the records read (CompactRecord.to_json)
+    "Stream.split_shard": "be63bfceacc55968",
+    "Stream.merge_shards": "b490bf5802c8a06b",
+    "KinesisBackend.get_records": "15d3ac1f7c0c1229",
+    "KinesisResponse.get_records": "ff064b0a1a6eb944",
     # the iterator format its in-process reader writes and reads
     "compose_new_shard_iterator": "54c370b076e4850e",
     "compose_shard_iterator": "e246d872d062d6f1",
@@ -234,6 +240,22 @@ def test_kinesis_store_seam() -> None:
     assert params(Record.__init__) == ["self", "partition_key", "data", "sequence_number", "explicit_hash_key"]
     assert not getattr(KinesisResponse, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)  # the seam serializes as-is
     assert "self.records: dict[int, Record] = OrderedDict()" in inspect.getsource(Shard.__init__)
+    # every function of moto's kinesis models touching an attribute `records` (a Shard's: the seam's ShardLog)
+    import ast
+
+    from moto.kinesis import models
+
+    touching = {
+        f"{cls.name}.{fn.name}"
+        for cls in ast.parse(inspect.getsource(models)).body if isinstance(cls, ast.ClassDef)
+        for fn in cls.body if isinstance(fn, ast.FunctionDef)
+        if any(isinstance(n, ast.Attribute) and n.attr == "records" for n in ast.walk(fn))
+    }
+    assert touching == {
+        *(f"Shard.{name}" for name in ("__init__", "get_records", "put_record", "get_min_sequence_number",
+                                       "get_max_sequence_number", "get_sequence_number_at")),
+        "Stream.split_shard", "Stream.merge_shards",
+    }, "moto uses Shard.records somewhere new: check kinesis_log.ShardLog answers it as a dict"
 
 
 def test_server_dispatch_seam() -> None:

@@ -38,6 +38,7 @@ from emulator.backends.moto_seams.kinesis_records import (
     get_max_sequence_number,
     get_min_sequence_number,
     get_records,
+    get_rows,
     get_sequence_number_at,
     put_record,
 )
@@ -133,9 +134,14 @@ class InProcessShardSource:
     def read(self, iterator: str, limit: int) -> tuple[list[StreamRecord], str | None, int]:
         stream_name, shard_id, last_sequence_id = decompose_shard_iterator(iterator)
         shard = self._stream(stream_name).get_shard(shard_id)
-        records, last, behind_ms = shard.get_records(last_sequence_id, limit)
+        if type(shard).get_records is get_records:  # the seam's store: records in columns, read without objects
+            records, last, behind_ms = get_rows(shard, last_sequence_id, limit)
+        else:
+            records, last, behind_ms = shard.get_records(last_sequence_id, limit)
         out = [
-            StreamRecord(
+            StreamRecord(str(r[0]), r[1], r[2], _wire_timestamp_us(r[3]))
+            if type(r) is tuple
+            else StreamRecord(
                 sequence_number=str(r.sequence_number),
                 partition_key=str(r.partition_key),
                 data=r.raw if type(r) is CompactRecord else b64decode(r.data),
@@ -148,4 +154,10 @@ class InProcessShardSource:
 
 def _wire_timestamp(created: datetime) -> float:  # as boto3 sees it: moto truncates to the millisecond
     return calendar.timegm(created.timetuple()) + (created.microsecond // 1000) / 1000.0
+
+
+def _wire_timestamp_us(us: int) -> float:
+    """``_wire_timestamp`` of the datetime ``us`` microseconds after the epoch (what ``CompactRecord`` makes)."""
+    seconds, micros = divmod(us, 1_000_000)
+    return seconds + (micros // 1000) / 1000.0
 
