@@ -16,6 +16,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
+
 from emulator.backends.base import Backend
 from emulator.backends.embedded import EmbeddedBackend, InvocationRecord
 from emulator.backends.endpoint import DrivenBackend, driven_backend
@@ -240,9 +242,9 @@ def _run(
                 keep_partition_keys=spec.expect.order is not None,
             )
             stats = merge_stats([stats, *(f.result() for f in others)])
-    except HarnessError:
+    except (HarnessError, BotoCoreError):  # BotoCoreError: the endpoint stopped answering (e.g. it died)
         if embedded is not None:
-            embedded.check_alive()  # a more precise error: what died
+            embedded.check_alive(settle_s=1.0)  # a more precise error: what died
         raise
     timed_out = _wait_for_quiescence(backend, embedded, collector, ledger, stats, timeout_s, progress)
     collector.poll()
@@ -309,7 +311,13 @@ def _wait_for_quiescence(
     if embedded is not None and embedded.esm is not None:
         embedded.esm.wake()
     while time.monotonic() < deadline:
-        if collector.poll():
+        try:
+            arrived = collector.poll()
+        except BotoCoreError:  # the endpoint stopped answering: say what died if we can tell
+            if embedded is not None:
+                embedded.check_alive(settle_s=1.0)
+            raise
+        if arrived:
             last_arrival = time.monotonic()
             quiet_checks = 0
         if progress is not None:

@@ -379,10 +379,14 @@ class EmbeddedBackend:
         esm_idle = self.esm.idle_since(since) if self.esm is not None else True
         return esm_idle and self.in_flight() == 0
 
-    def check_alive(self) -> None:
-        """Raise if the server or a poller died, with what died."""
+    def check_alive(self, *, settle_s: float = 0.0) -> None:
+        """Raise if the server or a poller died, with what died. ``settle_s``: after a request failed, give a
+        server thread that is stopping that long to end (its socket closes before the thread does)."""
         server = self._server
-        if server is None or server._thread is None or not server._thread.is_alive():
+        thread = server._thread if server is not None else None
+        if thread is not None and settle_s:
+            thread.join(settle_s)
+        if server is None or thread is None or not thread.is_alive():
             raise EmulatorDied(
                 "the moto server thread is not running",
                 hint="see the log above for the exception that stopped it",

@@ -267,7 +267,7 @@ class EndpointBackend:
         seen = self.arrivals.idle_since(since) if self.arrivals is not None else True
         return self.driver.quiescent(since) and seen
 
-    def check_alive(self) -> None:
+    def check_alive(self, *, settle_s: float = 0.0) -> None:
         errors = self.driver.errors() if self.driver is not None else []
         errors += self.arrivals.errors if self.arrivals is not None else []
         if errors:
