@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kinesis_seam import swap
 from moto.kinesis.models import Record, Shard, kinesis_backends
 
 from emulator.backends.moto_seams import kinesis_records, kinesis_store
@@ -25,15 +26,7 @@ _ACCOUNTS = iter(range(2 * 10**11, 3 * 10**11))
 
 @pytest.fixture
 def seam() -> Iterator[None]:
-    was, previous = kinesis_store.installed(), kinesis_store.listener()
-    kinesis_store.uninstall()
-    kinesis_store.install(None)
-    try:
-        yield
-    finally:
-        kinesis_store.uninstall()
-        if was:
-            kinesis_store.install(previous)
+    yield from swap(True)
 
 
 def _b64(data: bytes) -> str:

@@ -8,7 +8,6 @@ import http.client
 import json
 import logging
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -17,6 +16,7 @@ from typing import Any, cast
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kinesis_seam import race, swap
 from moto.core.utils import unix_time
 from moto.kinesis.models import Record, Shard, kinesis_backends
 from moto.server import ThreadedMotoServer
@@ -44,28 +44,14 @@ def kinesis(endpoint: str) -> Any:
     return make_client("kinesis", endpoint_url=endpoint, region=DEFAULT_REGION)
 
 
-def _swap(install: bool) -> Iterator[None]:
-    """Seam in (or out) for one test; whatever was installed before (a running backend's) comes back after."""
-    was, previous = kinesis_store.installed(), kinesis_store.listener()
-    kinesis_store.uninstall()
-    if install:
-        kinesis_store.install(None)
-    try:
-        yield
-    finally:
-        kinesis_store.uninstall()
-        if was:
-            kinesis_store.install(previous)
-
-
 @pytest.fixture
 def seam() -> Iterator[None]:
-    yield from _swap(True)
+    yield from swap(True)
 
 
 @pytest.fixture
 def stock() -> Iterator[None]:
-    yield from _swap(False)
+    yield from swap(False)
 
 
 @pytest.fixture
@@ -127,7 +113,7 @@ def test_every_answer_is_moto_s_own(kinesis: Any, stream: Callable[[int], str]) 
     """GIVEN the same puts into a fresh 3-shard stream WHEN read every way THEN seam and stock moto agree."""
     results = []
     for install in (False, True):
-        for _ in _swap(install):
+        for _ in swap(install):
             results.append(_scenario(kinesis, stream(3)))
     (stock_puts, stock_reads), (seam_puts, seam_reads) = results
     assert seam_puts == stock_puts
@@ -158,7 +144,7 @@ def _raw_put_records(endpoint: str, name: str) -> tuple[int, str, bytes]:
 def test_put_records_response_is_byte_for_byte_moto_s(endpoint: str, stream: Callable[[int], str]) -> None:
     answers = []
     for install in (False, True):
-        for _ in _swap(install):
+        for _ in swap(install):
             answers.append(_raw_put_records(endpoint, stream(2)))
     assert answers[0] == answers[1]
     assert answers[0][0] == 200 and answers[0][1] == "application/x-amz-json-1.1"
@@ -178,16 +164,7 @@ def test_concurrent_producers_lose_nothing(seam: None, kinesis: Any, stream: Cal
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
-    threads = [threading.Thread(target=produce, args=(p,)) for p in range(8)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible: moto's read-then-write race shows
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    race(produce, 8)  # moto's own store loses records to its read-then-write race here
     assert not errors
     arn = kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamARN"]
     source = kinesis_store.InProcessShardSource(arn)
@@ -275,7 +252,7 @@ def test_listener_hears_each_put_and_cannot_break_it(kinesis: Any, stream: Calla
         heard.append((arn, shards))
         raise RuntimeError("a buggy listener")
 
-    for _ in _swap(True):
+    for _ in swap(True):
         kinesis_store.install(listener)
         name = stream(2)
         arn = kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamARN"]
@@ -336,7 +313,7 @@ def _run(install: bool, shards: int, ops: list[Op], listener: Any = None, accoun
     the shards' ranges and the CloudWatch metrics moto sent."""
     from moto.cloudwatch.models import cloudwatch_backends
     answers: list[Any] = []
-    for _ in _swap(install):
+    for _ in swap(install):
         if install:
             kinesis_store.install(listener)
         account = account or f"{next(_ACCOUNTS):012d}"
@@ -507,7 +484,7 @@ def test_listener_hears_the_records_stored_before_a_refused_one() -> None:
 
 def test_routes_follow_a_replaced_shard_range() -> None:
     """A partition key's shard is remembered per layout: a shard whose range changes starts over."""
-    for _ in _swap(True):
+    for _ in swap(True):
         backend = _backend(2)
         first, second = backend.streams["s"].shards.values()
         keys = [f"k{i}" for i in range(40)]
@@ -548,7 +525,7 @@ def test_moto_s_own_lambda_mappings_get_moto_s_path(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(moto.awslambda.utils, "get_backend", lambda *_: Lambda())
     answers = []
     for install in (False, True):
-        for _ in _swap(install):
+        for _ in swap(install):
             sent.append([])
             backend = _backend(2)
             backend.streams["s"].lambda_event_source_mappings["arn:aws:lambda:us-east-1:1:m"] = Mapping()
@@ -566,16 +543,7 @@ def test_concurrent_batches_on_many_shards_lose_nothing(seam: None) -> None:
         for b in range(40):
             backend.put_records(None, "s", [_rec(f"key-{i % 9}", f"{p}:{b}:{i}".encode()) for i in range(50)])
 
-    threads = [threading.Thread(target=produce, args=(p,)) for p in range(6)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    race(produce, 6)
     total = 0
     for shard in backend.streams["s"].shards.values():
         seqs = list(shard.records)
