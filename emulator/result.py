@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,16 +99,14 @@ class RunResult:
         t0 = self.replay.started
         ledger = self.ledger
         # One pass at a time over the ledger's arrays, never a list per event: a million-event report stays small.
-        pairs = sum(1 for sent, done in zip(ledger.sent_at, ledger.delivered_at, strict=True)
-                    if not math.isnan(sent) and not math.isnan(done))
-        step = max(1, pairs // max_points)
+        def delivered() -> Iterator[tuple[float, float]]:  # (sent, delivered) of each delivered event
+            return ((a, b) for a, b in zip(ledger.sent_at, ledger.delivered_at, strict=True)
+                    if not math.isnan(a) and not math.isnan(b))
+
+        step = max(1, sum(1 for _ in delivered()) // max_points)
         latency_points = [
             [round(sent - t0, 4), round((done - sent) * 1000, 3)]
-            for sent, done in itertools.islice(
-                ((a, b) for a, b in zip(ledger.sent_at, ledger.delivered_at, strict=True)
-                 if not math.isnan(a) and not math.isnan(b)),
-                0, None, step,
-            )
+            for sent, done in itertools.islice(delivered(), 0, None, step)
         ]
         end = max(0.0, max((t - t0 for t in itertools.chain(ledger.sent_at, ledger.delivered_at) if not math.isnan(t)),
                            default=0.0))

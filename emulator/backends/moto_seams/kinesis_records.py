@@ -99,10 +99,7 @@ def append_run(shard: Any, run: list[tuple[str, bytes, Any]]) -> int:
 
 
 def get_records(self: Any, last_sequence_id: str, limit: int | None) -> tuple[list[Any], int, int]:
-    last = int(last_sequence_id)
-    index = _index(self)
-    with index.lock:
-        results, newest = index.log(self).read(last, limit)
+    last, results, newest = _read(self, last_sequence_id, limit, rows=False)
     if not results or newest is None:
         return [], last, 0
     behind_s = newest - results[-1].created_at
@@ -112,16 +109,23 @@ def get_records(self: Any, last_sequence_id: str, limit: int | None) -> tuple[li
 def get_rows(shard: Any, last_sequence_id: str, limit: int | None) -> tuple[list[Any], int, int]:
     """``get_records`` without building a record object where the shard keeps the record in columns: such a
     record is a tuple (sequence number, partition key, data, arrival in microseconds since the epoch)."""
-    last = int(last_sequence_id)
-    index = _index(shard)
-    with index.lock:
-        rows, newest = index.log(shard).rows(last, limit)
+    last, rows, newest = _read(shard, last_sequence_id, limit, rows=True)
     if not rows or newest is None:
         return [], last, 0
     tail = rows[-1]
     if type(tail) is tuple:
         return rows, tail[0], int((newest - created_at(tail[3])) * 1000)
     return rows, tail.sequence_number, int((newest - tail.created_at) * 1000)
+
+
+def _read(shard: Any, last_sequence_id: str, limit: int | None, *, rows: bool) -> tuple[int, list[Any], Any]:
+    """(last sequence number asked after, what the shard's log holds after it, the newest record's arrival)."""
+    last = int(last_sequence_id)
+    index = _index(shard)
+    with index.lock:
+        log = index.log(shard)
+        found, newest = log.rows(last, limit) if rows else log.read(last, limit)
+    return last, found, newest
 
 
 def get_min_sequence_number(self: Any) -> int:
