@@ -270,3 +270,22 @@ def test_an_idle_connection_is_closed_quietly(
         assert "timed out" not in caplog.text
     finally:
         srv.stop()
+
+
+def test_when_the_accept_loop_ends_open_connections_are_closed_too() -> None:
+    srv = http_server.MotoHttpServer("127.0.0.1", free_port())
+    srv.start()
+    conn = http.client.HTTPConnection(*srv.get_host_and_port(), timeout=10)
+    try:
+        conn.request("GET", "/moto-api/data.json")
+        conn.getresponse().read()
+        assert srv._server is not None
+        srv._server.shutdown()  # the accept loop stops, as if it had crashed
+        assert srv._thread is not None
+        srv._thread.join(5)
+        with pytest.raises((http.client.HTTPException, OSError)):  # the kept-alive connection is gone too
+            conn.request("GET", "/moto-api/data.json")
+            conn.getresponse().read()
+    finally:
+        conn.close()
+        srv.stop()

@@ -11,8 +11,9 @@ This server is werkzeug's threaded server with moto's request handler (same envi
 same app: ``DomainDispatcherApplication(create_backend_app)``), changed in one place, ``run_wsgi``: the request
 body is always read to its end (``Content-Length``), the response is written in one piece with a
 ``Content-Length``, and the connection stays open for the client's next request. A chunked request body, an
-error in the app or a client asking to close ends the connection as before. ``stop`` closes every open
-connection, so no handler thread outlives the server.
+error in the app or a client asking to close ends the connection as before. When the accept loop ends (``stop``,
+or a crash), every open connection is closed, so no handler thread outlives the server and a dead server is
+seen as dead by every client, not only by new connections.
 
 ``before_first={service: hook}`` runs ``hook()`` before the first request for ``service`` builds its app
 (moto builds each service's Flask app on first use, under the dispatcher's lock). ``fast_paths={X-Amz-Target:
@@ -192,10 +193,15 @@ class MotoHttpServer:
             self._server = _Server(self._ip_address, self._port, app, self._fast_paths)
         except SystemExit as exc:  # werkzeug prints the bind error and exits; keep it an OSError for callers
             raise OSError(f"cannot listen on {self._ip_address}:{self._port}") from exc
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="pipemu-moto-http", daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, args=(self._server,), name="pipemu-moto-http", daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def _serve(server: _Server) -> None:
+        try:
+            server.serve_forever(poll_interval=0.1)
+        finally:  # however the accept loop ended, the server is down: no open connection keeps being served
+            server.close_connections()
 
     def get_host_and_port(self) -> tuple[str, int]:
         assert self._server is not None, "call start() first"
