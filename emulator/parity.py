@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.backends.base import Backend
+from emulator.backends.base import Backend, driven
 from emulator.backends.factory import make_backend
 from emulator.observe.outputs import parse_records
 from emulator.runner import RunResult, run_scenario
@@ -147,13 +147,14 @@ def signature(
     fates = {key: ledger.fate(i) for i, key in enumerate(ledger.keys) if i not in ledger.duplicate_of}
     conditions = Counter(d.condition or "redrive" for d in ledger.dead_letters)
     prefix = result.deployment.prefix if result.deployment is not None else ""
-    records = getattr(backend, "invocations", None)
+    driven_part = driven(backend)  # only a driven backend counts its invocations
     invocations = None
-    if records is not None:
+    if driven_part is not None:
+        records = list(driven_part.invocations)
         invocations = dict(sorted(Counter(r.function.removeprefix(prefix) for r in records).items()))
     outputs = _canonical(_outputs(backend, result, spec), volatile)
     return Signature(
-        backend=getattr(backend, "name", "?"),
+        backend=backend.name,
         passed=result.passed,
         failed_expectations=tuple(sorted(e.name for e in result.failures)),
         fates=fates,
@@ -214,15 +215,14 @@ BackendFactory = Callable[[str, float], Backend]
 def _clean_up(backend: Backend, result: RunResult | None) -> None:
     """Leave a shared endpoint as it was found: stop the mappings first (no poller then reads a stream that is
     being deleted), then reset."""
-    from emulator.backends.endpoint import driven_backend
-
     if result is not None and result.deployment is not None and result.deployment.mappings:
         lam = backend.client("lambda")
         for uuid in result.deployment.mappings:
             lam.delete_event_source_mapping(UUID=uuid)
-        driven = driven_backend(backend)
-        if driven is not None and driven.esm is not None:
-            driven.esm.wait_synced()
+        driven_part = driven(backend)
+        esm = driven_part.esm if driven_part is not None else None
+        if esm is not None:
+            esm.wait_synced()
     backend.reset()
 
 

@@ -74,16 +74,16 @@ class Pipemu:
         return self.backend.client(service)
 
     def deploy(self, pipeline: str | Path) -> Deployment:
-        from emulator.backends.endpoint import driven_backend
+        from emulator.backends.base import driven
         from emulator.deploy import Deployer
         from emulator.spec.pipeline import load_pipeline
         spec = load_pipeline(pipeline)
-        deployment = Deployer(self.backend.client, prefix=getattr(self.backend, "resource_prefix", "")).deploy(spec)
-        driven = driven_backend(self.backend)
-        if driven is not None:
-            driven.warm(deployment.concurrency(spec))
-            if driven.esm is not None:
-                driven.esm.wait_synced()
+        deployment = Deployer(self.backend.client, prefix=self.backend.resource_prefix).deploy(spec)
+        driven_part = driven(self.backend)
+        if driven_part is not None:
+            driven_part.warm(deployment.concurrency(spec))
+            if driven_part.esm is not None:
+                driven_part.esm.wait_synced()
         return deployment
 
     def replay(self, scenario: str | Path, **options: Any) -> RunResult:
@@ -126,11 +126,12 @@ def pipemu_session_backend(
 
 @pytest.fixture
 def pipemu(pipemu_session_backend: Backend, request: pytest.FixtureRequest) -> Iterator[Pipemu]:
-    from emulator.backends.endpoint import driven_backend
+    from emulator.backends.base import driven
     pipemu_session_backend.reset()
     yield Pipemu(pipemu_session_backend, request)
-    driven = driven_backend(pipemu_session_backend)
-    errors = driven.esm.poller_errors() if driven is not None and driven.esm is not None else []
+    driven_part = driven(pipemu_session_backend)
+    esm = driven_part.esm if driven_part is not None else None
+    errors = esm.poller_errors() if esm is not None else []
     if errors:
         raise errors[0]
 

@@ -18,7 +18,7 @@ from emulator.replay.rates import Schedule
 from emulator.report import write_html
 
 if TYPE_CHECKING:
-    from emulator.backends.embedded import InvocationRecord
+    from emulator.backends.base import InvocationRecord
 
 
 @dataclass

@@ -18,9 +18,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-from emulator.backends.base import Backend
-from emulator.backends.embedded import EmbeddedBackend, InvocationRecord
-from emulator.backends.endpoint import DrivenBackend, driven_backend
+from emulator.backends.base import Backend, DrivenBackend, InvocationRecord, driven
+from emulator.backends.embedded import EmbeddedBackend
 from emulator.deploy import Deployer
 from emulator.errors import ConfigError, HarnessError, WaitTimeout
 from emulator.esm.kinesis_events import StreamRecord
@@ -172,7 +171,7 @@ def _run(
     events: Iterator[GeneratedEvent] | None,
     recording: Path | None = None,
 ) -> RunResult:
-    embedded = driven_backend(backend)  # pipemu drives it: embedded, or an endpoint driven locally
+    embedded = driven(backend)  # pipemu drives it: embedded, or an endpoint driven locally
     check_capabilities(spec, backend)
     if embedded is not None and spec.time_scale is not None and spec.time_scale != embedded.clock.scale:
         stack.callback(embedded.clock.set_scale, embedded.clock.scale)
@@ -183,7 +182,7 @@ def _run(
     if embedded is not None:
         embedded.set_observer(_Observer(ledger, correlate))
         stack.callback(embedded.set_observer, None)
-    deployment = Deployer(backend.client, prefix=getattr(backend, "resource_prefix", "")).deploy(pipeline)
+    deployment = Deployer(backend.client, prefix=backend.resource_prefix).deploy(pipeline)
     if embedded is not None and embedded.esm is not None:
         embedded.warm(deployment.concurrency(pipeline))
         embedded.esm.wait_synced()
@@ -272,7 +271,7 @@ def _run(
         invocations = list(embedded.invocations)
     return RunResult(
         scenario=spec.name,
-        backend=getattr(backend, "name", "unknown"),
+        backend=backend.name,
         seed=seed,
         passed=all(e.passed for e in expectations),
         events=counts,

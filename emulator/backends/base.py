@@ -1,10 +1,21 @@
-"""What every backend offers: an AWS endpoint, clients bound to it, reset, and its capabilities."""
+"""The backend contract.
+
+- ``Backend``: what every backend offers: an AWS endpoint, clients bound to it, the environment for other SDKs,
+  reset, and its declared ``Capabilities``.
+- ``DrivenBackend``: what a backend whose pipeline pipemu itself drives offers on top (its clock, its Lambda
+  runtime, its mapping manager, fault hooks, liveness). A backend declares it with ``capabilities.runs_lambda``;
+  code asks ``driven(backend)`` and never looks at a backend's class.
+
+A new backend is one module that fills one of these Protocols plus one entry in ``factory.REGISTRY``.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import boto3
 import botocore.loaders
@@ -18,9 +29,19 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
 
+if TYPE_CHECKING:
+    from emulator.clock import ScaledClock
+    from emulator.esm.manager import EsmManager
+    from emulator.esm.stats import MappingObserver
+    from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
+
+
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend can do, so a scenario that needs more fails fast instead of running half-way."""
+    """What a backend can do, so a scenario that needs more fails fast instead of running half-way.
+
+    ``runs_lambda``: pipemu's own runtime runs the handlers here, so the backend is a ``DrivenBackend``.
+    ``runs_event_source_mappings``: pipemu's own pollers drive the mappings here (its ``esm`` manager)."""
 
     time_scale: bool
     fault_injection: bool
@@ -29,11 +50,32 @@ class Capabilities:
     runs_event_source_mappings: bool
 
 
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One finished invocation on a driven backend, for reports and near-miss messages."""
+
+    function: str
+    request_id: str
+    started: float
+    duration_ms: float
+    cold_start: bool
+    error: str | None
+    logs: str
+
+
+S3Listener = Callable[[str, str, bytes, float], None]
+"""``(bucket, key, body, arrived)`` for every object written."""
+
+
 class Backend(Protocol):
+    """What every backend offers. ``resource_prefix`` is put before every deployed resource's name (empty but on
+    shared accounts)."""
+
     name: str
     endpoint_url: str
     region: str
     capabilities: Capabilities
+    resource_prefix: str
 
     def client(self, service: str) -> Any: ...
 
@@ -44,6 +86,51 @@ class Backend(Protocol):
     def __enter__(self) -> Backend: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+class DrivenBackend(Backend, Protocol):
+    """A backend whose pipeline pipemu drives: its clock, runtime and pollers run in this process."""
+
+    clock: ScaledClock
+    invocations: deque[InvocationRecord]
+
+    # -- what runs the pipeline ------------------------------------------------------------------------
+    @property
+    def runtime(self) -> LambdaRuntime | None: ...
+
+    @property
+    def esm(self) -> EsmManager | None:
+        """The mapping manager (None while stopped)."""
+
+    def warm(self, workers: dict[str, int]) -> None:
+        """Load every handler now, ``workers[arn]`` warm workers each."""
+
+    def invoke_function(self, fn: FunctionSpec, payload: bytes) -> InvocationResult: ...
+
+    # -- observation -----------------------------------------------------------------------------------
+    def watch_s3(self, listener: S3Listener) -> Callable[[], None]:
+        """Call ``listener`` for every object written; returns the unsubscribe."""
+
+    def set_observer(self, observer: MappingObserver | None) -> None: ...
+
+    # -- fault hooks -----------------------------------------------------------------------------------
+    def set_handler_faults(self, plan: Callable[[str], InjectedFault | None] | None) -> None: ...
+
+    def set_s3_write_failures(self, decider: Callable[[str, str], bool] | None) -> None: ...
+
+    # -- liveness --------------------------------------------------------------------------------------
+    def in_flight(self) -> int: ...
+
+    def quiescent(self, since: float) -> bool:
+        """Nothing left to do for what was put before ``since`` (monotonic)."""
+
+    def check_alive(self, *, settle_s: float = 0.0) -> None:
+        """Raise ``EmulatorDied`` naming what died."""
+
+
+def driven(backend: Backend) -> DrivenBackend | None:
+    """``backend`` when pipemu drives its pipeline (it declares ``capabilities.runs_lambda``), else None."""
+    return cast("DrivenBackend", backend) if backend.capabilities.runs_lambda else None
 
 
 _CLIENT_CONFIG = Config(

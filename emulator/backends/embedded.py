@@ -16,12 +16,11 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from emulator import guard, hostenv
-from emulator.backends.base import DEFAULT_REGION, Capabilities, client_env, make_client
+from emulator.backends.base import DEFAULT_REGION, Capabilities, InvocationRecord, client_env, make_client
 from emulator.backends.moto_seams import (
     esm_control,
     http_server,
@@ -49,21 +48,10 @@ from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, Lamb
 
 log = logging.getLogger(__name__)
 
+__all__ = ["EmbeddedBackend", "InvocationRecord", "free_port"]
+
 _active: EmbeddedBackend | None = None
 _active_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class InvocationRecord:
-    """One finished invocation, for reports and near-miss messages."""
-
-    function: str
-    request_id: str
-    started: float
-    duration_ms: float
-    cold_start: bool
-    error: str | None
-    logs: str
 
 
 def free_port() -> int:
@@ -133,7 +121,10 @@ class _RuntimeInvoker:
 
 
 class EmbeddedBackend:
+    """A ``DrivenBackend`` (see ``base``)."""
+
     name = "embedded"
+    resource_prefix = ""
     capabilities = Capabilities(
         time_scale=True,
         fault_injection=True,

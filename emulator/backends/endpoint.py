@@ -27,8 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emulator.backends.base import DEFAULT_REGION, Capabilities, client_env, make_client
-from emulator.backends.embedded import EmbeddedBackend, InvocationRecord
+from emulator.backends.base import DEFAULT_REGION, Capabilities, InvocationRecord, client_env, make_client
 from emulator.backends.local_driver import LocalDriver
 from emulator.backends.s3_notify import Arrival, ArrivalWatcher
 from emulator.backends.teardown import CreatedResources, TrackingClient, teardown
@@ -45,10 +44,12 @@ LOCAL = Capabilities(
     time_scale=True, fault_injection=True, mocked_state_machines=False, runs_lambda=True,
     runs_event_source_mappings=True,
 )
+"""Driven locally: pipemu's runtime and pollers run the pipeline (a ``DrivenBackend``)."""
 REMOTE = Capabilities(
-    time_scale=False, fault_injection=False, mocked_state_machines=False, runs_lambda=True,
-    runs_event_source_mappings=True,
+    time_scale=False, fault_injection=False, mocked_state_machines=False, runs_lambda=False,
+    runs_event_source_mappings=False,
 )
+"""The endpoint runs the handlers and the mappings itself; pipemu deploys, replays and observes."""
 
 
 def _get(url: str, timeout: float) -> tuple[int, bytes]:
@@ -105,7 +106,10 @@ class _NoStateMachines:
 
 
 class EndpointBackend:
+    """A ``DrivenBackend`` (see ``base``) while driven locally, a plain ``Backend`` otherwise."""
+
     name = "endpoint"
+    resource_prefix = ""
 
     def __init__(
         self,
@@ -174,15 +178,6 @@ class EndpointBackend:
         if self.driver is not None:
             self.driver.clear()
         self.invocations.clear()
-
-    def wipe(self) -> None:
-        """Reset, then empty the whole moto server (``/moto-api/reset``), whoever created what is in it."""
-        self.reset()
-        if self.kind != "moto":
-            raise HarnessError(f"{self.endpoint_url} is not a moto server: only moto can be wiped")
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
 
     # -- clients ---------------------------------------------------------------------------------------
     def _raw_client(self, service: str) -> Any:
@@ -277,16 +272,3 @@ class EndpointBackend:
         mode = "driven locally by pipemu" if self.drive_locally else "runs Lambda and mappings itself"
         return json.dumps({"backend": self.name, "endpoint": self.endpoint_url, "kind": self.kind, "mode": mode})
 
-
-DrivenBackend = EmbeddedBackend | EndpointBackend
-"""A backend whose pipeline pipemu itself drives (its runtime, its pollers, its clock)."""
-
-
-def driven_backend(backend: object) -> DrivenBackend | None:
-    """``backend`` if pipemu drives its pipeline: the embedded backend, or an endpoint backend driven locally.
-    The runner uses it for time scale, warm-up, quiescence, fault injection and invocation records."""
-    if isinstance(backend, EmbeddedBackend):
-        return backend
-    if isinstance(backend, EndpointBackend) and backend.driver is not None:
-        return backend
-    return None

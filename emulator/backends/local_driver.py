@@ -16,8 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from emulator.backends.base import InvocationRecord
 from emulator.backends.client_side import FunctionCodeUnknown, FunctionRegistry, LocalLambdaClient, LocalMappingStore
-from emulator.backends.embedded import InvocationRecord
 from emulator.backends.s3_notify import LocalS3Client, NotificationPoller
 from emulator.clock import ScaledClock
 from emulator.esm.config import MappingConfig

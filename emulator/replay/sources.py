@@ -3,27 +3,38 @@ producer per source kind, additional sources replayed side by side, and faults i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from emulator.backends.base import Backend
 from emulator.deploy import Deployment
 from emulator.observe.ledger import Ledger
 from emulator.replay.faults import HandlerFaults, S3WriteFaults, ThrottlingKinesis, apply_event_faults
 from emulator.replay.generate import GeneratedEvent, generate
 from emulator.replay.producer import KinesisProducer, Producer, ReplayStats, S3Producer, SqsProducer, replay
 from emulator.replay.rates import Schedule
+from emulator.runtime import InjectedFault
 from emulator.spec.pipeline import PipelineSpec
 from emulator.spec.scenario import ScenarioSpec
 from emulator.spec.traffic import FaultsSpec
 
-if TYPE_CHECKING:
-    from emulator.backends.endpoint import DrivenBackend
+
+class Clients(Protocol):
+    """Where producers get their clients (every backend is one)."""
+
+    def client(self, service: str) -> Any: ...
+
+
+class FaultHooks(Protocol):
+    """Where backend faults go in (a driven backend is one)."""
+
+    def set_handler_faults(self, plan: Callable[[str], InjectedFault | None] | None) -> None: ...
+
+    def set_s3_write_failures(self, decider: Callable[[str, str], bool] | None) -> None: ...
 
 
 def producer_for(
-    ref: str, spec: ScenarioSpec, backend: Backend, deployment: Deployment, pipeline: PipelineSpec, seed: int
+    ref: str, spec: ScenarioSpec, backend: Clients, deployment: Deployment, pipeline: PipelineSpec, seed: int
 ) -> Producer:
     kind, name = ref.split("/", 1)
     if kind == "stream":
@@ -39,7 +50,7 @@ def producer_for(
 def replay_additional(
     i: int,
     spec: ScenarioSpec,
-    backend: Backend,
+    backend: Clients,
     deployment: Deployment,
     pipeline: PipelineSpec,
     ledger: Ledger,
@@ -75,7 +86,7 @@ def fault_seed(spec: ScenarioSpec, seed: int) -> int:
 
 
 def inject_backend_faults(
-    faults: FaultsSpec, backend: DrivenBackend, deployment: Deployment, stack: ExitStack, seed: int
+    faults: FaultsSpec, backend: FaultHooks, deployment: Deployment, stack: ExitStack, seed: int
 ) -> None:
     handler = faults.handler_faults()
     if handler:

@@ -19,11 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.errors import ConfigError, HarnessError
 from emulator.spec.yamlsrc import KeyPath, YamlDoc, close_match_hint
 from emulator.stepfunctions.documents import load_document
+
+if TYPE_CHECKING:
+    from emulator.backends.base import Backend
 
 WHAT = "mock configuration file"
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
@@ -167,11 +170,11 @@ def check_test_case(config: MockConfig, state_machine: str, test_case: str, *, f
 
 
 @contextmanager
-def use_mock_config(backend: Any, config: MockConfig) -> Iterator[MockConfig]:
+def use_mock_config(backend: Backend, config: MockConfig) -> Iterator[MockConfig]:
     """While inside, executions started on ``<arn>#<test case>`` on ``backend`` answer mocked states from
     ``config``. Only backends with ``capabilities.mocked_state_machines`` (the embedded one) can."""
-    if not getattr(getattr(backend, "capabilities", None), "mocked_state_machines", False):
-        raise HarnessError(f"backend {getattr(backend, 'name', backend)!r} cannot run mocked state machines",
+    if not backend.capabilities.mocked_state_machines:
+        raise HarnessError(f"backend {backend.name!r} cannot run mocked state machines",
                            hint="run on the embedded backend, or point tests at Step Functions Local")
     from emulator.backends.moto_seams import sfn_executions
 

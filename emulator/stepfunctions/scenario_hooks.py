@@ -12,6 +12,7 @@ import dataclasses
 from contextlib import ExitStack
 from typing import Any
 
+from emulator.backends.base import Backend, driven
 from emulator.deploy import Deployment
 from emulator.errors import WaitTimeout
 from emulator.expect.checks import ExpectationResult
@@ -23,7 +24,7 @@ from emulator.stepfunctions.observe import TERMINAL, collect, running, wait_unti
 from emulator.stepfunctions.producer import StepFunctionsProducer
 
 
-def producer(spec: ScenarioSpec, deployment: Deployment, backend: Any, stack: ExitStack) -> StepFunctionsProducer:
+def producer(spec: ScenarioSpec, deployment: Deployment, backend: Backend, stack: ExitStack) -> StepFunctionsProducer:
     name = spec.source.split("/", 1)[1]
     arn = deployment.state_machines[name]
     test_case = None
@@ -42,17 +43,17 @@ def wanted(spec: ScenarioSpec) -> bool:
 
 
 def settle(
-    spec: ScenarioSpec, deployment: Deployment, backend: Any, ledger: Ledger, source: Any, *, timeout_s: float
+    spec: ScenarioSpec, deployment: Deployment, backend: Backend, ledger: Ledger, source: Any, *, timeout_s: float
 ) -> list[ExpectationResult]:
     machines = dict(deployment.state_machines)
     if not machines:
         return []
     sfn = backend.client("stepfunctions")
-    in_flight = getattr(backend, "in_flight", None)
+    driven_part = driven(backend)
     results: list[ExpectationResult] = []
     try:
         wait_until_settled(sfn, machines, timeout_s=timeout_s,
-                           busy=(lambda: in_flight() > 0) if callable(in_flight) else None)
+                           busy=(lambda: driven_part.in_flight() > 0) if driven_part is not None else None)
     except WaitTimeout as exc:
         results.append(ExpectationResult(
             name="executions.finished", passed=False, expected="no execution RUNNING",
@@ -67,6 +68,6 @@ def settle(
             if index is not None and record.status in TERMINAL and record.stopped is not None:
                 ledger.delivered(ledger.keys[index], record.stopped)
     if executions is not None:
-        clock = getattr(backend, "clock", None)
-        results += check_executions(executions, records, time_scale=getattr(clock, "scale", 1.0))
+        scale = driven_part.clock.scale if driven_part is not None else 1.0
+        results += check_executions(executions, records, time_scale=scale)
     return results

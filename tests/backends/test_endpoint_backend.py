@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.backends.base import make_client
+from emulator.backends.base import driven, make_client
 from emulator.backends.client_side import FunctionCodeUnknown
-from emulator.backends.endpoint import LOCAL, EndpointBackend, driven_backend, probe
+from emulator.backends.endpoint import LOCAL, EndpointBackend, probe
 from emulator.backends.factory import make_backend
 from emulator.backends.moto_server import MotoServerProcess
 from emulator.errors import ConfigError
@@ -81,7 +81,7 @@ def test_a_moto_server_is_detected_and_driven_locally(backend: EndpointBackend) 
     assert probe(backend.endpoint_url) == "moto"
     assert backend.kind == "moto" and backend.drive_locally
     assert backend.capabilities == LOCAL
-    assert driven_backend(backend) is backend
+    assert driven(backend) is backend
     assert backend.env()["AWS_ENDPOINT_URL"] == backend.endpoint_url
 
 
