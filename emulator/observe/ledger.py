@@ -12,6 +12,7 @@ import threading
 from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 NAN = math.nan
@@ -225,10 +226,5 @@ class Ledger:
         return out
 
     def lost_indexes(self, limit: int | None = None) -> list[int]:
-        out = []
-        for i in range(len(self.keys)):
-            if self.fate(i) == "lost":
-                out.append(i)
-                if limit is not None and len(out) >= limit:
-                    break
-        return out
+        """The first ``limit`` lost events (all when None), in the order they were sent."""
+        return list(islice((i for i in range(len(self.keys)) if self.fate(i) == "lost"), limit))

@@ -246,6 +246,7 @@ def test_lost_indexes_lists_lost_events_in_order_up_to_a_limit() -> None:
     assert ledger.lost_indexes(limit=1) == [0]
     assert ledger.lost_indexes(limit=4) == [0, 2, 4, 6]
     assert ledger.lost_indexes(limit=10) == [0, 2, 4, 6]
+    assert ledger.lost_indexes(limit=0) == []
 
 
 # -- sequence positions ------------------------------------------------------------------------------------------
