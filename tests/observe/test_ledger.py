@@ -176,6 +176,16 @@ def test_duplicates_count_events_not_outputs() -> None:
     assert ledger.counts().duplicates == 2
 
 
+@pytest.mark.parametrize(("outputs", "duplicates"), [(1, 0), (2, 0), (3, 1)])
+def test_an_event_sent_twice_on_purpose_is_expected_twice(outputs: int, duplicates: int) -> None:
+    ledger = ledger_of("a", "a", "b")
+    for _ in range(outputs):
+        ledger.delivered("a", 1.0)
+    ledger.delivered("b", 1.0)
+    ledger.delivered("b", 1.0)
+    assert ledger.counts().duplicates == duplicates + 1
+
+
 def test_the_first_arrival_is_the_delivery_time_and_order() -> None:
     ledger = ledger_of("a", "b", "c")
     ledger.delivered("b", 3.0)
