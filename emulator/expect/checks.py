@@ -98,18 +98,17 @@ def check(
             )
     allowed_lost = expect.lost.count if expect.lost is not None else 0
     lost = counts.lost
+    sample = ledger.lost_indexes(limit=5)
     results.append(
         ExpectationResult(
             name="lost",
             passed=lost == allowed_lost,
             expected=allowed_lost,
             actual=lost,
-            detail=""
-            if lost == allowed_lost
-            else "events that were neither delivered, dead-lettered nor filtered",
+            detail=_lost_detail(lost, allowed_lost, [ledger.keys[i] for i in sample]),
             near_misses=[
                 {"event": ledger.keys[i], "why": ledger.dropped.get(i, "unknown: never seen downstream")}
-                for i in ledger.lost_indexes(limit=5)
+                for i in sample
             ],
         )
     )
@@ -124,6 +123,16 @@ def check(
             )
         )
     return results
+
+
+def _lost_detail(lost: int, allowed: int, sample: list[str]) -> str:
+    """The verdict line names the lost events (the first few), so a user can grep their logs for them."""
+    if lost == allowed:
+        return ""
+    if lost < allowed:
+        return f"{allowed - lost} fewer than expected"
+    more = ", ..." if lost > len(sample) else ""
+    return f"neither delivered, dead-lettered nor filtered: {', '.join(sample)}{more}"
 
 
 def _extended(

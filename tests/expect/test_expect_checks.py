@@ -157,23 +157,37 @@ def test_lost_fails_naming_the_lost_events_and_why() -> None:
     result = one(check(expect(), ledger, NO_LATENCY), "lost")
     assert result == ExpectationResult(
         name="lost", passed=False, expected=0, actual=2,
-        detail="events that were neither delivered, dead-lettered nor filtered",
+        detail="neither delivered, dead-lettered nor filtered: e1, e4",
         near_misses=[{"event": "e1", "why": "unknown: never seen downstream"},
                      {"event": "e4", "why": "discarded by mapping m (RecordAgeExceeded)"}],
     )
+    assert result.describe() == "lost: expected 0, got 2 (neither delivered, dead-lettered nor filtered: e1, e4)"
 
 
-@pytest.mark.parametrize(("allowed", "lost", "passed"), [(2, 2, True), (2, 1, False), (2, 3, False), (0, 1, False)])
-def test_lost_count_is_exact(allowed: int, lost: int, passed: bool) -> None:
+@pytest.mark.parametrize(
+    ("allowed", "lost", "passed", "detail"),
+    [
+        (2, 2, True, ""),
+        (2, 1, False, "1 fewer than expected"),
+        (3, 0, False, "3 fewer than expected"),
+        (2, 3, False, "neither delivered, dead-lettered nor filtered: e0, e1, e2"),
+        (0, 1, False, "neither delivered, dead-lettered nor filtered: e0"),
+    ],
+)
+def test_lost_count_is_exact(allowed: int, lost: int, passed: bool, detail: str) -> None:
     result = one(check(expect(lost={"count": allowed}), losing(8, set(range(lost))), NO_LATENCY), "lost")
-    assert (result.passed, result.expected, result.actual) == (passed, allowed, lost)
-    assert bool(result.detail) is not passed
+    assert (result.passed, result.expected, result.actual, result.detail) == (passed, allowed, lost, detail)
     assert [m["event"] for m in result.near_misses] == [f"e{i}" for i in range(lost)]
 
 
-def test_lost_shows_five_events_at_most() -> None:
-    result = one(check(expect(), losing(7, set(range(7))), NO_LATENCY), "lost")
-    assert [m["event"] for m in result.near_misses] == ["e0", "e1", "e2", "e3", "e4"] and result.actual == 7
+@pytest.mark.parametrize(("lost", "detail"), [
+    (5, "neither delivered, dead-lettered nor filtered: e0, e1, e2, e3, e4"),
+    (7, "neither delivered, dead-lettered nor filtered: e0, e1, e2, e3, e4, ..."),
+])
+def test_lost_shows_five_events_at_most(lost: int, detail: str) -> None:
+    result = one(check(expect(), losing(7, set(range(lost))), NO_LATENCY), "lost")
+    assert [m["event"] for m in result.near_misses] == ["e0", "e1", "e2", "e3", "e4"] and result.actual == lost
+    assert result.detail == detail
 
 
 # -- filtered -----------------------------------------------------------------------------------------------
