@@ -12,14 +12,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from emulator.cli_output import fail as _fail
+from emulator.cli_output import figures as _figures
+from emulator.cli_output import make_console as _console
+from emulator.cli_output import replay_progress
+from emulator.cli_output import summary_table as _summary_table
 from emulator.errors import ConfigError, PipemuError
 
 app = typer.Typer(
@@ -32,50 +33,6 @@ BACKEND_HELP = (
 )
 ENDPOINT_HELP = "AWS-compatible endpoint URL (moto server, LocalStack...); alone it selects --backend endpoint"
 AWS_HELP = "allow --backend aws to deploy to the real AWS account of your credentials (or set PIPEMU_ALLOW_AWS=1)"
-
-
-def _console(no_color: bool = False, stderr: bool = False) -> Console:
-    return Console(no_color=no_color or bool(os.environ.get("NO_COLOR")), stderr=stderr, highlight=False)
-
-
-def _fail(error: PipemuError, console: Console) -> typer.Exit:
-    kind = {2: "input error", 3: "harness error", 1: "failed"}.get(error.exit_code, "error")
-    console.print(f"[bold red]pipemu: {kind}:[/] {escape(str(error))}", soft_wrap=True)
-    return typer.Exit(error.exit_code)
-
-
-def _summary_table(result: Any) -> Table:
-    table = Table(title=f"{result.scenario} on {result.backend} (seed {result.seed})", show_lines=False)
-    table.add_column("expectation")
-    table.add_column("expected")
-    table.add_column("actual", justify="right")
-    table.add_column("", justify="center")
-    for e in result.expectations:
-        table.add_row(
-            escape(e.name),
-            escape(str(e.expected)),
-            escape(str(e.actual) + (f"  ({e.detail})" if e.detail else "")),
-            "[green]ok[/]" if e.passed else "[bold red]FAIL[/]",
-        )
-    return table
-
-
-def _figures(result: Any) -> str:
-    ev = result.events
-    lat = result.latency_ms
-
-    def fmt(value: float | None) -> str:
-        return "-" if value is None else f"{value:.1f}"
-
-    return (
-        f"events: sent {ev.sent}, delivered {ev.delivered}, dead-lettered {ev.dead_lettered}, filtered {ev.filtered}, "
-        f"lost {ev.lost}, duplicates {ev.duplicates}\n"
-        f"latency ms (wall): p50 {fmt(lat.get('p50'))}  p95 {fmt(lat.get('p95'))}  p99 {fmt(lat.get('p99'))}  "
-        f"max {fmt(lat.get('max'))}\n"
-        f"throughput {result.throughput_eps:.0f} events/s over {result.duration_s:.2f}s; replay rate asked "
-        f"{result.replay.asked}, achieved {result.replay.achieved_rate:.0f}/s; "
-        f"time scale {result.time_scale:g}"
-    )
 
 
 @app.command()
@@ -126,38 +83,11 @@ def replay(
         show_progress = not quiet and not json_out and console.is_terminal
         if endpoint_url and backend_name == "embedded":
             backend_name = "endpoint"  # --endpoint-url alone means: that endpoint
-        with make_backend(backend_name, endpoint_url=endpoint_url, time_scale=scale, allow_aws=allow_aws) as backend:
-            if show_progress:
-                with Progress(
-                    TextColumn("[bold]{task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TextColumn("{task.fields[detail]}"),
-                    TimeElapsedColumn(),
-                    console=console,
-                    transient=True,
-                ) as bar:
-                    task = bar.add_task("replay", total=total, detail="")
-
-                    def progress(p: dict[str, int]) -> None:
-                        done = p["delivered"] + p["dead_lettered"]
-                        bar.update(
-                            task,
-                            completed=min(done, total),
-                            detail=(
-                                f"sent {p['sent']}  delivered {p['delivered']}  dead-lettered {p['dead_lettered']}  "
-                                f"in-flight {p['in_flight']}"
-                            ),
-                        )
-
-                    result = run_scenario(
-                        spec, backend=backend, seed=seed, count=count, rate=rate, progress=progress,
-                        recording=from_recording,
-                    )
-            else:
-                result = run_scenario(
-                    spec, backend=backend, seed=seed, count=count, rate=rate, recording=from_recording
-                )
+        with make_backend(backend_name, endpoint_url=endpoint_url, time_scale=scale, allow_aws=allow_aws) as backend, \
+                replay_progress(console, total, enabled=show_progress) as progress:
+            result = run_scenario(
+                spec, backend=backend, seed=seed, count=count, rate=rate, progress=progress, recording=from_recording
+            )
         path = result.write(report_dir)
         if junit is not None:
             from emulator.report import write_junit

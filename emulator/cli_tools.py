@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from emulator.cli_output import fail, make_console
 from emulator.errors import ConfigError, PipemuError
 
 STARTER = Path(__file__).parent / "templates" / "starter"
@@ -70,8 +71,6 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def doctor() -> None:
         """Check Python, moto, Docker, LocalStack token and what each backend needs."""
-        from emulator.cli import _console
-
         rows = doctor_rows()
         table = Table(title="pipemu doctor")
         table.add_column("check")
@@ -79,9 +78,9 @@ def register(app: typer.Typer) -> None:
         table.add_column("detail")
         for name, ok, detail in rows:
             table.add_row(name, "[green]ok[/]" if ok else "[red]missing[/]", detail)
-        _console().print(table)
+        make_console().print(table)
         embedded = all(ok for name, ok, _ in rows if name in ("Python", "moto", "boto3", "faker"))
-        _console().print("embedded backend: " + ("ready" if embedded else "NOT ready (see above)"))
+        make_console().print("embedded backend: " + ("ready" if embedded else "NOT ready (see above)"))
         if not embedded:
             raise typer.Exit(3)
 
@@ -90,8 +89,6 @@ def register(app: typer.Typer) -> None:
         directory: Annotated[Path, typer.Argument(help="where to write the starter files")] = Path("."),
     ) -> None:
         """Write a starter pipeline, handler and scenario that replay green: `pipemu replay scenario.yaml`."""
-        from emulator.cli import _console, _fail
-
         try:
             existing = [f for f in STARTER_FILES if (directory / f).exists()]
             if existing:
@@ -102,6 +99,6 @@ def register(app: typer.Typer) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(STARTER / name, target)
         except PipemuError as error:
-            raise _fail(error, _console(stderr=True)) from None
+            raise fail(error, make_console(stderr=True)) from None
         print(f"wrote {', '.join(STARTER_FILES)} in {directory.resolve()}")
         print("next: pipemu replay scenario.yaml")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.deploy import Deployment
-from emulator.expect.checks import ExpectationResult
+from emulator.expect.verdict import ExpectationResult
 from emulator.observe.ledger import FateCounts, Ledger
 from emulator.replay.producer import ReplayStats
 from emulator.replay.rates import Schedule

@@ -1,35 +1,17 @@
-"""Scenario expectations, checked against the ledger. Each result says what was expected, what happened, and
-the near misses that help explain a failure."""
+"""Scenario expectations, checked against the ledger: ``check`` runs one checker per expectation the scenario
+states, in a fixed order, so reports list them the same way every run."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from emulator.expect import fates
+from emulator.expect.verdict import ExpectationResult
 from emulator.observe.ledger import FateCounts, Ledger
-from emulator.spec.scenario import ExpectSpec
+from emulator.spec.scenario import DeadLettersSpec, DeliveredSpec, ExpectSpec, LatencySpec
 
 if TYPE_CHECKING:
     from emulator.observe.collector import Collector
-
-
-@dataclass(frozen=True)
-class ExpectationResult:
-    name: str
-    passed: bool
-    expected: Any
-    actual: Any
-    detail: str = ""
-    near_misses: list[Any] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def describe(self) -> str:
-        text = f"{self.name}: expected {self.expected}, got {self.actual}"
-        if self.detail:
-            text += f" ({self.detail})"
-        return text
 
 
 def check(
@@ -38,80 +20,12 @@ def check(
     counts = ledger.counts()
     results: list[ExpectationResult] = []
     if expect.delivered is not None:
-        target = counts.sent - counts.dead_lettered - counts.filtered - counts.rejected - counts.duplicated
-        missing = [ledger.keys[i] for i in ledger.lost_indexes(limit=5)]
-        results.append(
-            ExpectationResult(
-                name="delivered",
-                passed=counts.delivered >= target and counts.lost == 0,
-                expected=f"{target} events in s3://{expect.delivered.bucket} (the rest)",
-                actual=counts.delivered,
-                detail=f"{target - counts.delivered} missing" if counts.delivered < target else "",
-                near_misses=[{expect.delivered.correlate: key} for key in missing],
-            )
-        )
+        results.append(_delivered(expect.delivered, ledger, counts))
     if expect.dead_letters is not None:
-        spec = expect.dead_letters
-        messages = ledger.dead_letters_in(spec.queue)
-        n = len(messages)
-        ok = True
-        wanted = []
-        if spec.count is not None:
-            ok &= n == spec.count
-            wanted.append(f"== {spec.count}")
-        if spec.min is not None:
-            ok &= n >= spec.min
-            wanted.append(f">= {spec.min}")
-        if spec.max is not None:
-            ok &= n <= spec.max
-            wanted.append(f"<= {spec.max}")
-        results.append(
-            ExpectationResult(
-                name=f"dead_letters[{spec.queue}]",
-                passed=ok,
-                expected=f"messages {' and '.join(wanted) or 'any'}",
-                actual=n,
-                detail=f"{n - (spec.count or 0):+d} messages" if spec.count is not None and not ok else "",
-                near_misses=[d.body for d in messages[:3]],
-            )
-        )
+        results.append(_dead_letters(expect.dead_letters, ledger))
     if expect.latency is not None:
-        for key, budget in (
-            ("p50", expect.latency.p50_ms),
-            ("p95", expect.latency.p95_ms),
-            ("p99", expect.latency.p99_ms),
-            ("max", expect.latency.max_ms),
-        ):
-            if budget is None:
-                continue
-            value = latency.get(key)
-            passed = value is not None and value <= budget
-            over = "" if value is None else f"{value - budget:+.1f} ms against the budget"
-            results.append(
-                ExpectationResult(
-                    name=f"latency.{key}",
-                    passed=passed,
-                    expected=f"<= {budget:g} ms",
-                    actual=None if value is None else round(value, 3),
-                    detail="no event was delivered" if value is None else ("" if passed else over),
-                )
-            )
-    allowed_lost = expect.lost.count if expect.lost is not None else 0
-    lost = counts.lost
-    sample = ledger.lost_indexes(limit=5)
-    results.append(
-        ExpectationResult(
-            name="lost",
-            passed=lost == allowed_lost,
-            expected=allowed_lost,
-            actual=lost,
-            detail=_lost_detail(lost, allowed_lost, [ledger.keys[i] for i in sample]),
-            near_misses=[
-                {"event": ledger.keys[i], "why": ledger.dropped.get(i, "unknown: never seen downstream")}
-                for i in sample
-            ],
-        )
-    )
+        results += _latency(expect.latency, latency)
+    results.append(_lost(expect.lost.count if expect.lost is not None else 0, ledger, counts))
     results += _extended(expect, ledger, counts, collector)
     if expect.filtered is not None:
         results.append(
@@ -123,6 +37,79 @@ def check(
             )
         )
     return results
+
+
+def _delivered(spec: DeliveredSpec, ledger: Ledger, counts: FateCounts) -> ExpectationResult:
+    target = counts.sent - counts.dead_lettered - counts.filtered - counts.rejected - counts.duplicated
+    missing = [ledger.keys[i] for i in ledger.lost_indexes(limit=5)]
+    return ExpectationResult(
+        name="delivered",
+        passed=counts.delivered >= target and counts.lost == 0,
+        expected=f"{target} events in s3://{spec.bucket} (the rest)",
+        actual=counts.delivered,
+        detail=f"{target - counts.delivered} missing" if counts.delivered < target else "",
+        near_misses=[{spec.correlate: key} for key in missing],
+    )
+
+
+def _dead_letters(spec: DeadLettersSpec, ledger: Ledger) -> ExpectationResult:
+    messages = ledger.dead_letters_in(spec.queue)
+    n = len(messages)
+    ok = True
+    wanted = []
+    if spec.count is not None:
+        ok &= n == spec.count
+        wanted.append(f"== {spec.count}")
+    if spec.min is not None:
+        ok &= n >= spec.min
+        wanted.append(f">= {spec.min}")
+    if spec.max is not None:
+        ok &= n <= spec.max
+        wanted.append(f"<= {spec.max}")
+    return ExpectationResult(
+        name=f"dead_letters[{spec.queue}]",
+        passed=ok,
+        expected=f"messages {' and '.join(wanted) or 'any'}",
+        actual=n,
+        detail=f"{n - (spec.count or 0):+d} messages" if spec.count is not None and not ok else "",
+        near_misses=[d.body for d in messages[:3]],
+    )
+
+
+def _latency(spec: LatencySpec, latency: dict[str, float | None]) -> list[ExpectationResult]:
+    results = []
+    for key, budget in (("p50", spec.p50_ms), ("p95", spec.p95_ms), ("p99", spec.p99_ms), ("max", spec.max_ms)):
+        if budget is None:
+            continue
+        value = latency.get(key)
+        passed = value is not None and value <= budget
+        over = "" if value is None else f"{value - budget:+.1f} ms against the budget"
+        results.append(
+            ExpectationResult(
+                name=f"latency.{key}",
+                passed=passed,
+                expected=f"<= {budget:g} ms",
+                actual=None if value is None else round(value, 3),
+                detail="no event was delivered" if value is None else ("" if passed else over),
+            )
+        )
+    return results
+
+
+def _lost(allowed_lost: int, ledger: Ledger, counts: FateCounts) -> ExpectationResult:
+    lost = counts.lost
+    sample = ledger.lost_indexes(limit=5)
+    return ExpectationResult(
+        name="lost",
+        passed=lost == allowed_lost,
+        expected=allowed_lost,
+        actual=lost,
+        detail=_lost_detail(lost, allowed_lost, [ledger.keys[i] for i in sample]),
+        near_misses=[
+            {"event": ledger.keys[i], "why": ledger.dropped.get(i, "unknown: never seen downstream")}
+            for i in sample
+        ],
+    )
 
 
 def _lost_detail(lost: int, allowed: int, sample: list[str]) -> str:
@@ -138,8 +125,6 @@ def _lost_detail(lost: int, allowed: int, sample: list[str]) -> str:
 def _extended(
     expect: ExpectSpec, ledger: Ledger, counts: FateCounts, collector: Collector | None
 ) -> list[ExpectationResult]:
-    from emulator.expect import fates
-
     results: list[ExpectationResult] = []
     if expect.dead_letters is not None:
         results += fates.check_dead_letter_fields(expect.dead_letters, ledger)
@@ -153,3 +138,6 @@ def _extended(
     if expect.order is not None:
         results.append(fates.check_order(expect.order, ledger))
     return results
+
+
+__all__ = ["ExpectationResult", "check"]

@@ -7,7 +7,7 @@ from collections import defaultdict
 from itertools import pairwise
 from typing import Any
 
-from emulator.expect.checks import ExpectationResult
+from emulator.expect.verdict import ExpectationResult
 from emulator.observe.ledger import FateCounts, Ledger
 from emulator.spec.expectations import Bounds, CountsSpec, FatesSpec, OrderSpec, OutputsSpec
 from emulator.spec.scenario import DeadLettersSpec

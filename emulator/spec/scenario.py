@@ -279,8 +279,8 @@ def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
     if dead is not None:
         check_reference(doc, ("expect", "dead_letters", "queue"), dead.queue, pipeline.queues, "queues",
                         where=where)
-    if spec.mocks is not None or spec.expect.executions is not None:  # issue 4: Step Functions
-        from emulator.stepfunctions.expect import check_scenario
+    if spec.mocks is not None or spec.expect.executions is not None:  # Step Functions parts name definitions
+        from emulator.stepfunctions.references import check_scenario
 
         check_scenario(spec, pipeline, doc)
     return spec, pipeline

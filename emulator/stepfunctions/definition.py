@@ -155,5 +155,22 @@ def render_definition(path: str | Path, refs: References) -> str:
     return json.dumps(_substitute(doc.data, refs), indent=2)
 
 
-__all__ = ["KINDS", "REFERENCE", "Reference", "References", "check_pipeline_definitions", "check_references",
-           "load_definition", "references_in", "render_definition"]
+def state_names(definition: dict[str, Any]) -> set[str]:
+    """Every state name in an ASL definition, including those inside Parallel branches and Map processors."""
+    names: set[str] = set()
+    for name, state in (definition.get("States") or {}).items():
+        names.add(name)
+        if not isinstance(state, dict):
+            continue
+        for branch in state.get("Branches") or []:
+            names |= state_names(branch)
+        for key in ("Iterator", "ItemProcessor"):
+            if isinstance(state.get(key), dict):
+                names |= state_names(state[key])
+    return names
+
+
+__all__ = [
+    "KINDS", "REFERENCE", "Reference", "References", "check_pipeline_definitions", "check_references",
+    "load_definition", "references_in", "render_definition", "state_names",
+]

@@ -17,12 +17,9 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from emulator.expect.checks import ExpectationResult
 from emulator.expect.latency import summarize
-from emulator.spec.pipeline import PipelineSpec
-from emulator.spec.refs import check_reference
-from emulator.spec.scenario import ExecutionOutputSpec, ExecutionsSpec, ScenarioSpec
-from emulator.spec.yamlsrc import YamlDoc
+from emulator.expect.verdict import ExpectationResult
+from emulator.spec.scenario import ExecutionOutputSpec, ExecutionsSpec
 from emulator.stepfunctions.observe import ExecutionRecord
 
 _STATUSES = {"succeeded": "SUCCEEDED", "failed": "FAILED", "timed_out": "TIMED_OUT", "aborted": "ABORTED"}
@@ -181,55 +178,3 @@ def check_executions(
         results.append(_output(spec.output, records))
     results += [*_durations(spec, records, time_scale), *_retried(spec, records), *_caught(spec, records)]
     return results
-
-
-# -- load-time checks ---------------------------------------------------------------------------------------------
-def state_names(definition: dict[str, Any]) -> set[str]:
-    """Every state name in an ASL definition, including those inside Parallel branches and Map processors."""
-    names: set[str] = set()
-    for name, state in (definition.get("States") or {}).items():
-        names.add(name)
-        if not isinstance(state, dict):
-            continue
-        for branch in state.get("Branches") or []:
-            names |= state_names(branch)
-        for key in ("Iterator", "ItemProcessor"):
-            if isinstance(state.get(key), dict):
-                names |= state_names(state[key])
-    return names
-
-
-def check_scenario(spec: ScenarioSpec, pipeline: PipelineSpec, doc: YamlDoc) -> None:
-    """Mocks and ``expect.executions`` name state machines, test cases and states that exist."""
-    from emulator.stepfunctions.definition import load_definition
-    from emulator.stepfunctions.mocks import load_mock_config
-
-    where = f" in pipeline {pipeline.source_path}"
-    if spec.mocks is not None:
-        kind, machine = spec.source.split("/", 1)
-        if kind != "state_machine":
-            raise doc.error("mocks need a state_machine/NAME source", ("mocks",),
-                            hint="mocked executions are started by the scenario itself")
-        try:
-            load_mock_config(spec.mocks.config).test_case(machine, spec.mocks.test_case)
-        except KeyError as exc:
-            raise doc.error(str(exc.args[0]), ("mocks", "test_case")) from None
-    executions = spec.expect.executions
-    if executions is None:
-        return
-    at = ("expect", "executions")
-    if not pipeline.state_machines:
-        raise doc.error(f"the pipeline declares no state_machines{where}", at)
-    machines = list(pipeline.state_machines)
-    if executions.state_machine is not None:
-        check_reference(doc, (*at, "state_machine"), executions.state_machine, pipeline.state_machines,
-                        "state_machines", where=where)
-        machines = [executions.state_machine]
-    names: set[str] = set()
-    for machine in machines:
-        names |= state_names(load_definition(pipeline.state_machines[machine].definition).data)
-    for key in ("retried", "caught"):
-        fact = getattr(executions, key)
-        if fact is not None:
-            check_reference(doc, (*at, key, "state"), fact.state, {n: n for n in names}, "states",
-                            where=f" in the state machine definitions{where}")

@@ -15,7 +15,7 @@ from typing import Any
 from emulator.backends.base import Backend, driven
 from emulator.deploy import Deployment
 from emulator.errors import WaitTimeout
-from emulator.expect.checks import ExpectationResult
+from emulator.expect.verdict import ExpectationResult
 from emulator.observe.ledger import Ledger
 from emulator.spec.scenario import ScenarioSpec
 from emulator.stepfunctions.expect import check_executions

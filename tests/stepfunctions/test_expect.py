@@ -10,7 +10,8 @@ import pytest
 
 from emulator.errors import ConfigError
 from emulator.spec.scenario import ExecutionsSpec, load_scenario
-from emulator.stepfunctions.expect import check_executions, state_names, subset_difference, value_at
+from emulator.stepfunctions.definition import state_names
+from emulator.stepfunctions.expect import check_executions, subset_difference, value_at
 from emulator.stepfunctions.observe import ExecutionRecord, StateVisit, state_visits
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,95 @@
+"""What the ``pipemu`` commands print: consoles, the error line and its exit code, the run summary and the
+progress bar. Shared by ``cli`` and ``cli_tools``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from emulator.errors import PipemuError
+
+
+def make_console(no_color: bool = False, stderr: bool = False) -> Console:
+    return Console(no_color=no_color or bool(os.environ.get("NO_COLOR")), stderr=stderr, highlight=False)
+
+
+def fail(error: PipemuError, console: Console) -> typer.Exit:
+    """Print ``error`` and return the ``typer.Exit`` with its exit code (2 input, 3 harness, 1 failed)."""
+    kind = {2: "input error", 3: "harness error", 1: "failed"}.get(error.exit_code, "error")
+    console.print(f"[bold red]pipemu: {kind}:[/] {escape(str(error))}", soft_wrap=True)
+    return typer.Exit(error.exit_code)
+
+
+def summary_table(result: Any) -> Table:
+    table = Table(title=f"{result.scenario} on {result.backend} (seed {result.seed})", show_lines=False)
+    table.add_column("expectation")
+    table.add_column("expected")
+    table.add_column("actual", justify="right")
+    table.add_column("", justify="center")
+    for e in result.expectations:
+        table.add_row(
+            escape(e.name),
+            escape(str(e.expected)),
+            escape(str(e.actual) + (f"  ({e.detail})" if e.detail else "")),
+            "[green]ok[/]" if e.passed else "[bold red]FAIL[/]",
+        )
+    return table
+
+
+def figures(result: Any) -> str:
+    ev = result.events
+    lat = result.latency_ms
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
+    return (
+        f"events: sent {ev.sent}, delivered {ev.delivered}, dead-lettered {ev.dead_lettered}, filtered {ev.filtered}, "
+        f"lost {ev.lost}, duplicates {ev.duplicates}\n"
+        f"latency ms (wall): p50 {fmt(lat.get('p50'))}  p95 {fmt(lat.get('p95'))}  p99 {fmt(lat.get('p99'))}  "
+        f"max {fmt(lat.get('max'))}\n"
+        f"throughput {result.throughput_eps:.0f} events/s over {result.duration_s:.2f}s; replay rate asked "
+        f"{result.replay.asked}, achieved {result.replay.achieved_rate:.0f}/s; "
+        f"time scale {result.time_scale:g}"
+    )
+
+
+@contextmanager
+def replay_progress(
+    console: Console, total: int, *, enabled: bool
+) -> Iterator[Callable[[dict[str, int]], None] | None]:
+    """A transient progress bar while inside; yields the runner's ``progress`` callback (None when disabled)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("replay", total=total, detail="")
+
+        def progress(p: dict[str, int]) -> None:
+            done = p["delivered"] + p["dead_lettered"]
+            bar.update(
+                task,
+                completed=min(done, total),
+                detail=(
+                    f"sent {p['sent']}  delivered {p['delivered']}  dead-lettered {p['dead_lettered']}  "
+                    f"in-flight {p['in_flight']}"
+                ),
+            )
+
+        yield progress
