@@ -127,7 +127,7 @@ class SqsMappingPoller:
 
     def idle_since(self, since: float) -> bool:
         """No batch in flight, nothing buffered or held, and a receive that started after ``since``
-        (monotonic) found nothing visible, in flight or delayed in the queue."""
+        (monotonic) came back empty with the queue holding no message at all (visible, in flight or delayed)."""
         with self._lock:
             busy = self._receiving or self._in_flight > 0 or bool(self._buffer)
             return not busy and not self._keeper and self._drained_at >= since
@@ -200,7 +200,7 @@ class SqsMappingPoller:
                 messages, self._gone = self._source.receive(n), False
             except QueueGone:
                 messages, self._gone = [], True
-            drained = not messages and (self._gone or self._nothing_in_flight())
+            drained = not messages and (self._gone or self._nothing_left())
             kept: list[Received] = []
             dropped = []
             for message in messages:
@@ -222,12 +222,16 @@ class SqsMappingPoller:
                 self._receiving = False
         return len(messages)
 
-    def _nothing_in_flight(self) -> bool:
+    def _nothing_left(self) -> bool:
+        """After an empty receive: nothing in our hands and nothing left in the queue. An empty receive alone
+        proves nothing: a FIFO group is not handed out while one of its messages is in flight, and that batch
+        may end (and be deleted) between the receive and this look, leaving the group's next messages visible.
+        So the queue is asked for every message it holds, visible ones included."""
         with self._lock:
             if self._in_flight or self._buffer or self._keeper:
                 return False
         try:
-            return self._source.in_flight() == 0
+            return self._source.outstanding() == 0
         except QueueGone:
             return True
 

@@ -51,8 +51,9 @@ class QueueSource(Protocol):
 
     def change_visibility(self, receipt_handles: Sequence[str], timeout_s: int) -> None: ...
 
-    def in_flight(self) -> int:
-        """Messages not receivable right now but not gone: in flight (not visible) or delayed."""
+    def outstanding(self) -> int:
+        """Messages the queue still holds in any state: visible, in flight (not visible) or delayed. Zero
+        only when everything sent has been deleted or moved to a dead-letter queue."""
         ...
 
 
@@ -128,8 +129,12 @@ class Boto3QueueSource:
             ]
             self._call("change_message_visibility_batch", Entries=entries)
 
-    def in_flight(self) -> int:
-        names = ["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    def outstanding(self) -> int:
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
         attributes = self._call("get_queue_attributes", AttributeNames=names)["Attributes"]
         return sum(int(attributes.get(n, 0)) for n in names)
 

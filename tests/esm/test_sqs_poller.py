@@ -102,9 +102,8 @@ class FakeQueue:
                 if m is not None:
                     m.visible_at = self.clock.now() + timeout_s * self.clock.scale
 
-    def in_flight(self) -> int:
-        now = self.clock.now()
-        return sum(1 for m in self.messages if not self._receivable(m, now))
+    def outstanding(self) -> int:
+        return len(self.messages)
 
     def bodies(self) -> list[str]:
         return [m.body for m in self.messages]
@@ -426,6 +425,35 @@ def test_idle_only_after_an_empty_receive_with_nothing_in_flight() -> None:
     queue.messages.clear()
     assert run_once(p) == [] and p.idle_since(since)
     assert not p.idle_since(time.monotonic())
+
+
+def test_fifo_not_idle_when_the_group_unblocks_during_an_empty_receive() -> None:
+    """The race behind runs that settled with FIFO messages still queued: a receive finds the group blocked by
+    the batch in flight, that batch then succeeds and is deleted before the poller asks what is left. Nothing
+    is in flight any more, yet the queue still holds the group's next messages, so the poller is not idle."""
+    clock = FakeClock()
+    batches: list[Any] = []
+
+    class BatchEndsDuringReceive(FakeQueue):
+        def receive(self, max_messages: int) -> list[SqsMessage]:
+            got = super().receive(max_messages)
+            if not got and batches:
+                p.process(batches.pop())  # the batch thread settles between the receive and the idleness check
+            return got
+
+    queue = BatchEndsDuringReceive(clock, fifo=True)
+    for i in range(3):
+        queue.send(f"m{i}", group="g")
+    fn = Function()
+    p, _ = poller(queue, fn, batch_size=1)
+    since = time.monotonic()
+    batches.append(p.gather())
+    assert p.gather() == []  # m1 waits behind m0, which succeeds meanwhile
+    assert fn.calls == [["m0"]] and queue.bodies() == ["m1", "m2"]
+    assert not p.idle_since(since)
+    assert run_once(p) == ["m1"]
+    assert run_once(p) == ["m2"]
+    assert run_once(p) == [] and p.idle_since(since)
 
 
 def test_stop_leaves_held_messages_to_return_when_their_timeout_ends() -> None:
