@@ -257,6 +257,78 @@ def test_partial_failure_deletes_only_the_successes() -> None:
     assert p.stats.partial_failures == 1 and p.stats.records_succeeded == 3
 
 
+@pytest.mark.parametrize("reported", [["b4", "b2"], ["b2", "b4"]])
+def test_several_failed_items_in_any_order_return_and_only_they(reported: list[str]) -> None:
+    # GIVEN b2 and b4 failing on their first receive, reported in either order
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=10)
+    ids = {queue.send(f"b{i}"): f"b{i}" for i in range(1, 6)}
+    by_body = {body: mid for mid, body in ids.items()}
+
+    def respond(records: list[dict[str, Any]]) -> InvokeOutcome:
+        first = {r["messageId"] for r in records if r["attributes"]["ApproximateReceiveCount"] == "1"}
+        failed = [{"itemIdentifier": by_body[b]} for b in reported if by_body[b] in first]
+        return returns({"batchItemFailures": failed})(records)
+
+    fn = Function(respond)
+    p, _ = poller(queue, fn, **RBIF)
+    # WHEN the batch runs: the three others are deleted, b2 and b4 stay
+    assert run_once(p) == ["b1", "b2", "b3", "b4", "b5"]
+    assert queue.bodies() == ["b2", "b4"]
+    stats = p.stats.as_dict()
+    assert (stats["records_succeeded"], stats["partial_failures"], stats["retries"]) == (3, 1, 0)
+    # THEN both come back together after the visibility timeout, received a second time, and succeed
+    clock.advance(10)
+    assert run_once(p) == ["b2", "b4"] and fn.counts[-1] == ["2", "2"]
+    assert queue.messages == [] and p.stats.records_succeeded == 5 and p.stats.batches_succeeded == 1
+
+
+def test_visibility_is_counted_from_the_receive_while_the_function_runs_on() -> None:
+    # GIVEN a function that takes 20 of the queue's 30 visibility seconds and fails
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=30)
+    queue.send("a")
+
+    def slow_failure(records: list[dict[str, Any]]) -> InvokeOutcome:
+        clock.advance(20)
+        return unhandled(records)
+
+    fn = Function(slow_failure)
+    p, _ = poller(queue, fn)
+    received = clock.now()
+    run_once(p)
+    assert clock.now() - received == 20
+    fn.respond = ok
+    # THEN the message is visible again 30 s after its receive, 10 s after the failure, not 30 s after it
+    clock.advance(9.9)
+    assert run_once(p) == []
+    clock.advance(0.2)
+    assert run_once(p) == ["a"] and fn.counts == [["1"], ["2"]]
+
+
+def test_each_message_of_a_window_batch_returns_30_s_after_its_own_receive() -> None:
+    # GIVEN a 5 s batching window gathering a (received at 0 s) and b (received at 2 s), then failing
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=30)
+    start = clock.now()
+    queue.send("a")
+    queue.send("b", at=start + 2)
+    fn = Function(unhandled)
+    p, _ = poller(queue, fn, batch_size=10, window_s=5)
+    assert run_once(p) == ["a", "b"]
+
+    def visible_after(seconds: float) -> list[str]:
+        clock.advance(start + seconds - clock.now())
+        p.release_due()
+        return [m.body for m in queue.messages if m.visible_at <= clock.now()]
+
+    # THEN a is visible again 30 s after its receive, b 30 s after its own (the first look after 2 s)
+    assert visible_after(29.9) == []
+    assert visible_after(30.0) == ["a"]
+    assert visible_after(31.99) == ["a"]
+    assert visible_after(32.1) == ["a", "b"]
+
+
 @pytest.mark.parametrize(
     "response",
     [
