@@ -278,11 +278,19 @@ class LocalLambdaClient:
     event source mappings (kept in ``store``) and Invoke (run by pipemu); creating or updating a function also
     records its zip in ``registry``."""
 
-    def __init__(self, real: Any, store: LocalMappingStore, registry: FunctionRegistry, run: LocalInvoke) -> None:
+    def __init__(
+        self,
+        real: Any,
+        store: LocalMappingStore,
+        registry: FunctionRegistry,
+        run: LocalInvoke,
+        on_create: Callable[[str], None] | None = None,
+    ) -> None:
         self._real = real
         self._store = store
         self._registry = registry
         self._run = run
+        self._on_create = on_create  # called with the new function's ARN (its log group is created then)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
@@ -290,6 +298,8 @@ class LocalLambdaClient:
     def create_function(self, **kwargs: Any) -> Any:
         response = self._real.create_function(**kwargs)
         self._registry.remember(str(kwargs["FunctionName"]), dict(kwargs.get("Code") or {}))
+        if self._on_create is not None:
+            self._on_create(str(response["FunctionArn"]))
         return response
 
     def update_function_code(self, **kwargs: Any) -> Any:

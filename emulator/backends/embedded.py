@@ -21,12 +21,14 @@ from typing import Any
 
 from emulator import guard, hostenv
 from emulator.backends.base import DEFAULT_REGION, Capabilities, InvocationRecord, client_env, make_client
+from emulator.backends.log_shipper import LogShipper
 from emulator.backends.moto_seams import (
     esm_control,
     http_server,
     kinesis_fast_put,
     kinesis_store,
     lambda_invoke,
+    lambda_logs,
     s3_arrivals,
     server_dispatch,
     service_models,
@@ -152,6 +154,7 @@ class EmbeddedBackend:
         self.endpoint_url = ""
         self.runtime: LambdaRuntime | None = None
         self.esm: EsmManager | None = None
+        self.logs: LogShipper | None = None
         self._router: _Router | None = None
         self.invocations: deque[InvocationRecord] = deque(maxlen=max_invocation_records)
         self._s3_listeners: list[s3_arrivals.Listener] = []
@@ -211,6 +214,9 @@ class EmbeddedBackend:
         self.runtime = LambdaRuntime(
             endpoint_url=self.endpoint_url, region=self.region, work_dir=self._work_dir
         )
+        self.logs = LogShipper(lambda_logs.InProcessLogSink())
+        self.runtime.on_invocation(self.logs.record)
+        lambda_logs.install(self.logs.created)
         self._router = _Router(self)
         lambda_invoke.install(self._router)
         sfn_config.install()
@@ -256,6 +262,7 @@ class EmbeddedBackend:
             service_models.uninstall()
             s3_arrivals.uninstall()
             lambda_invoke.uninstall()
+            lambda_logs.uninstall()
             sfn_config.uninstall()
             sfn_time.uninstall()
             sfn_executions.uninstall()
@@ -264,6 +271,8 @@ class EmbeddedBackend:
                 self._router.close()
             if self.runtime is not None:
                 self.runtime.close()
+            if self.logs is not None:
+                self.logs.close()
             if self._server is not None and self._started:
                 self._server.stop()
         finally:

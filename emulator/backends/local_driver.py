@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from emulator.backends.base import InvocationRecord
 from emulator.backends.client_side import FunctionCodeUnknown, FunctionRegistry, LocalLambdaClient, LocalMappingStore
+from emulator.backends.log_shipper import Boto3LogSink, LogShipper
 from emulator.backends.s3_notify import LocalS3Client, NotificationPoller
 from emulator.clock import ScaledClock
 from emulator.esm.config import MappingConfig
@@ -53,6 +54,8 @@ class LocalDriver:
         self._raw_client = raw_client
         self.runtime = LambdaRuntime(endpoint_url=endpoint_url, region=region, work_dir=work_dir, clock=clock)
         self.runtime.prestart_workers()
+        self.logs = LogShipper(Boto3LogSink(lambda: raw_client("logs")))
+        self.runtime.on_invocation(self.logs.record)
         self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipemu-async-invoke")
         self._pending: set[Future[InvocationResult]] = set()
         self._lock = threading.Lock()
@@ -95,6 +98,7 @@ class LocalDriver:
         self.notifications.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.runtime.close()
+        self.logs.close()
 
     def _on_mapping_change(self, uuid: str, action: str, config: dict[str, Any] | None) -> None:
         self.esm.notify(uuid, action, config)
@@ -118,7 +122,7 @@ class LocalDriver:
 
     # -- clients ---------------------------------------------------------------------------------------
     def lambda_client(self, real: Any) -> LocalLambdaClient:
-        return LocalLambdaClient(real, self.mappings, self.registry, self._run)
+        return LocalLambdaClient(real, self.mappings, self.registry, self._run, on_create=self.logs.created)
 
     def s3_client(self, real: Any) -> LocalS3Client:
         return LocalS3Client(real, self.notifications)

@@ -62,6 +62,7 @@ class WorkerProcess:
         prestart: Sequence[str] = (),
     ) -> None:
         self.generation = generation
+        self.log_stream_name = ""  # set by the runtime when the worker becomes a function's environment
         self._memory_mb = memory_mb
         self._max_memory_mb = 0
         cmd_r, cmd_w = os.pipe()

@@ -9,13 +9,15 @@ log line).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import site
 import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -80,6 +82,7 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         self._pools: dict[str, WorkerPool[WorkerProcess]] = {}
         self._stats = StatsBook()
+        self._listeners: list[Callable[[FunctionSpec, InvocationResult], None]] = []
         self._in_flight = 0
         self._closed = False
         spare_dir = self._work_dir / "spare"  # an empty working directory until a spare is assigned
@@ -107,6 +110,7 @@ class LambdaRuntime:
         the log text. Handler failures are results, not exceptions; an unloadable zip raises
         ``HandlerError``."""
         request_id = request_id or str(uuid.uuid4())
+        started = time.time()
         pool = self._pool(fn.name)
         worker, cold = pool.acquire(fn.generation(), lambda: self._spawn(fn))
         reusable = False
@@ -125,6 +129,7 @@ class LambdaRuntime:
                     result = self._result(fn, request_id, outcome, init)
         finally:
             pool.release(worker, reusable=reusable)
+        result = dataclasses.replace(result, log_stream=worker.log_stream_name, started=started)
         if self._closed:
             raise HarnessError(
                 f"the Lambda runtime was closed while {fn.name!r} was running (request {request_id})"
@@ -132,7 +137,15 @@ class LambdaRuntime:
         self._stats.record(
             fn.name, result, timed_out=outcome.kind == "timeout", crashed=outcome.kind == "crash"
         )
+        for listener in list(self._listeners):
+            listener(fn, result)
         return result
+
+    def on_invocation(self, listener: Callable[[FunctionSpec, InvocationResult], None]) -> Callable[[], None]:
+        """Call ``listener(fn, result)`` after every invocation (in the invoking thread: keep it quick);
+        returns the unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def check_handler(self, fn: FunctionSpec, *, workers: int = 1) -> None:
         """Start (or find) ``workers`` warm workers for ``fn``, initialising in parallel; raise
@@ -151,6 +164,7 @@ class LambdaRuntime:
                     init = worker.wait_ready(INIT_TIMEOUT_S + fn.timeout_s)
                     self._spares.refill()
                     ready[id(worker)] = init.kind == "ready"
+                    self._stats.record_init(fn.name)
                     if init.kind != "ready":
                         raise _handler_error(fn, init)
         finally:
@@ -207,6 +221,7 @@ class LambdaRuntime:
                 self._in_flight -= 1
 
     def _spawn(self, fn: FunctionSpec) -> WorkerProcess:
+        log_stream = awsformat.log_stream_name(self._clock.now(), fn.version)
         task_root = self._code.task_root(fn.name, fn.code_sha256, fn.code_zip)
         env = worker_environment(
             fn,
@@ -214,7 +229,7 @@ class LambdaRuntime:
             runtime_dir=_RUNTIME_DIR,
             home=self._home,
             endpoint_url=self.endpoint_url,
-            log_stream_name=awsformat.log_stream_name(self._clock.now(), fn.version),
+            log_stream_name=log_stream,
             import_path=self._import_path,
         )
         args = ["--drop-path", self._import_path] if self._import_path else []
@@ -227,13 +242,16 @@ class LambdaRuntime:
                 spare.assign(
                     generation=fn.generation(), env=env, cwd=task_root, extra_args=args, memory_mb=fn.memory_mb
                 )
+                spare.log_stream_name = log_stream
                 return spare
             except (OSError, TimeoutError):  # it died waiting: start one as usual
                 spare.close()
         try:
-            return WorkerProcess(
+            worker = WorkerProcess(
                 generation=fn.generation(), env=env, cwd=task_root, extra_args=args, memory_mb=fn.memory_mb
             )
+            worker.log_stream_name = log_stream
+            return worker
         except OSError as e:
             raise HarnessError(f"could not start a worker process for {fn.name!r}: {e}") from e
 

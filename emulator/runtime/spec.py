@@ -60,6 +60,8 @@ class InvocationResult:
     duration_ms: float
     init_duration_ms: float | None  # set on a cold start only
     cold_start: bool
+    log_stream: str = ""  # the execution environment's CloudWatch Logs stream, YYYY/MM/DD/[$LATEST]<32 hex>
+    started: float = 0.0  # epoch seconds when the invocation began (what its log lines are dated)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,13 @@ class StatsBook:
                 crashes=old.crashes + int(crashed),
             )
 
+    def record_init(self, name: str) -> None:
+        """An environment initialised ahead of its first invocation (provisioned, as at deploy) is a cold
+        start all the same: the function's init code ran."""
+        with self._lock:
+            old = self._stats.get(name, FunctionStats())
+            self._stats[name] = replace(old, cold_starts=old.cold_starts + 1)
+
     def snapshot(self) -> dict[str, FunctionStats]:
         with self._lock:
             return {

@@ -161,6 +161,7 @@ def _invoke(
     header: protocol.InvokeHeader = frame.header  # type: ignore[assignment]
     request_id = header["request_id"]
     set_request_id(request_id)
+    os.environ["_X_AMZN_TRACE_ID"] = trace_header()
     context = LambdaContext(request_id, header["invoked_function_arn"], header["timeout_ms"], sink)
     started = time.perf_counter()
     error: dict[str, Any] | None = None
@@ -187,6 +188,14 @@ def _invoke(
         "max_rss_mb": _max_rss_mb(),
     }
     sink.send(protocol.RESULT, result, body)
+
+
+def trace_header() -> str:
+    """A fresh X-Ray trace header per invocation, as Lambda sets ``_X_AMZN_TRACE_ID`` (tracing tools such as
+    Powertools' Tracer read it): ``Root=1-<8 hex epoch seconds>-<24 hex>;Parent=<16 hex>;Sampled=0``.
+    https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader"""
+    root = f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+    return f"Root={root};Parent={os.urandom(8).hex()};Sampled=0"
 
 
 class PipemuInjectedFault(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from waiting import wait_for
 
 from emulator.backends.base import driven, make_client
 from emulator.backends.client_side import FunctionCodeUnknown
@@ -226,3 +228,24 @@ def test_factory_names_and_errors(moto_server: MotoServerProcess) -> None:
 def test_scenarios_needing_s3_write_faults_are_refused(backend: EndpointBackend) -> None:
     with pytest.raises(ConfigError, match="cannot make S3 writes fail"):
         backend.set_s3_write_failures(lambda bucket, key: True)
+
+
+def test_invocation_logs_reach_the_moto_servers_cloudwatch_logs(
+    backend: EndpointBackend, moto_server: MotoServerProcess
+) -> None:
+    lam = backend.client("lambda")
+    lam.create_function(FunctionName="logged", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": _zip()})
+    logs = make_client("logs", endpoint_url=moto_server.url, region="us-east-1")  # another client, as the CLI
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/logged")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == ["/aws/lambda/logged"]
+    lam.invoke(FunctionName="logged", Payload=b'{"a": 1}')
+
+    def messages() -> list[str]:
+        return [e["message"] for e in logs.filter_log_events(logGroupName="/aws/lambda/logged")["events"]]
+
+    seen = wait_for("the invocation's log lines on the server", messages,
+                    lambda m: any(x.startswith("REPORT RequestId:") for x in m))
+    assert [m.split(" ", 1)[0] for m in seen] == ["START", "END", "REPORT"]
+    stream = logs.describe_log_streams(logGroupName="/aws/lambda/logged")["logStreams"][0]["logStreamName"]
+    assert re.match(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$", stream)
