@@ -19,7 +19,7 @@ from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import FailureSink
 from emulator.esm.invoker import Invoker
 from emulator.esm.kinesis_events import StreamRecord, event_record
-from emulator.esm.kinesis_source import ShardSource
+from emulator.esm.kinesis_source import ShardSource, StreamGone
 from emulator.esm.shard_lanes import CheckpointTracker, Lane, lane_of
 from emulator.esm.stats import MappingObserver, MappingStats
 from emulator.esm.stream_batch import StreamBatchProcessor
@@ -76,6 +76,7 @@ class ShardWorker:
         self.caught_up = False
         self.caught_up_at = -1.0  # monotonic start of the last read that found the shard's end
         self.error: BaseException | None = None
+        self.source_gone = False  # the stream or shard vanished: this worker ended without an error
         self._keep = _filter(config, shard_id)
         self.lanes = [self._lane(processor_factory) for _ in range(max(1, config.parallelization_factor))]
         self._thread = threading.Thread(target=self._run, name=f"pipemu-esm-{config.uuid[:8]}-{shard_id}", daemon=True)
@@ -135,7 +136,10 @@ class ShardWorker:
 
     def idle_since(self, since: float) -> bool:
         """Nothing buffered, nothing in flight, and a read that started after ``since`` (monotonic) found
-        the shard's end: so records put before ``since`` have all been seen."""
+        the shard's end: so records put before ``since`` have all been seen. A shard that vanished has
+        nothing left to read."""
+        if self.source_gone:
+            return True
         return self.caught_up and self.caught_up_at >= since and not self.busy
 
     def _open(self) -> str:
@@ -153,6 +157,9 @@ class ShardWorker:
     def _run(self) -> None:
         try:
             self._loop()
+        except StreamGone:  # deleted or reset under the mapping: the manager waits for it to come back
+            self.source_gone = True
+            log.info("event source mapping %s: stream %s is gone", self.config.uuid, self.config.event_source_arn)
         except Exception as exc:  # a bug or the emulator died: surface it, do not hide it in a thread
             self.error = exc
             log.exception("event source mapping %s shard %s stopped", self.config.uuid, self.shard_id)
@@ -323,6 +330,11 @@ class KinesisMappingPoller:
     @property
     def errors(self) -> list[BaseException]:
         return [w.error for w in self.workers if w.error is not None]
+
+    @property
+    def source_gone(self) -> bool:
+        """The stream (or one of its shards) no longer exists; the manager replaces this poller once it does."""
+        return any(w.source_gone for w in self.workers)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
+
+from botocore.exceptions import ClientError
 
 from emulator.esm.kinesis_events import StreamRecord
+
+T = TypeVar("T")
+
+# LastProcessingResult of a mapping whose stream does not exist (deleted, or the emulator was reset under it).
+STREAM_GONE_RESULT = "PROBLEM: Stream not found"
+
+
+class StreamGone(Exception):
+    """The source stream (or the shard) does not exist: deleted, or the backend was reset under a live
+    mapping. Not a poller failure: the mapping waits for its stream to come back, as on AWS."""
+
+    def __init__(self, stream_arn: str) -> None:
+        self.stream_arn = stream_arn
+        super().__init__(f"stream {stream_arn} does not exist")
 
 
 class ShardSource(Protocol):
@@ -25,6 +43,22 @@ class ShardSource(Protocol):
         ...
 
 
+@contextmanager
+def gone_if_not_found(stream_arn: str) -> Iterator[None]:
+    """ResourceNotFoundException (from boto3, or moto's in-process exception of that code) -> StreamGone."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            raise StreamGone(stream_arn) from exc
+        raise
+
+
+def call_source(stream_arn: str, call: Callable[[], T]) -> T:
+    with gone_if_not_found(stream_arn):
+        return call()
+
+
 class Boto3ShardSource:
     """``GetShardIterator``/``GetRecords`` through a boto3 Kinesis client."""
 
@@ -34,7 +68,7 @@ class Boto3ShardSource:
         self._name = stream_arn.split("/", 1)[1]
 
     def shard_ids(self) -> list[str]:
-        shards = self._client.list_shards(StreamName=self._name)["Shards"]
+        shards = call_source(self._arn, lambda: self._client.list_shards(StreamName=self._name))["Shards"]
         return [str(s["ShardId"]) for s in shards]
 
     def open(
@@ -52,10 +86,10 @@ class Boto3ShardSource:
             kwargs.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=timestamp or 0.0)
         else:
             kwargs.update(ShardIteratorType=position)
-        return str(self._client.get_shard_iterator(**kwargs)["ShardIterator"])
+        return str(call_source(self._arn, lambda: self._client.get_shard_iterator(**kwargs))["ShardIterator"])
 
     def read(self, iterator: str, limit: int) -> tuple[list[StreamRecord], str | None, int]:
-        response = self._client.get_records(ShardIterator=iterator, Limit=limit)
+        response = call_source(self._arn, lambda: self._client.get_records(ShardIterator=iterator, Limit=limit))
         records = [
             StreamRecord(
                 sequence_number=str(r["SequenceNumber"]),

@@ -18,7 +18,7 @@ from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import FailureSink
 from emulator.esm.invoker import Invoker
 from emulator.esm.kinesis_poller import KinesisMappingPoller
-from emulator.esm.kinesis_source import ShardSource
+from emulator.esm.kinesis_source import STREAM_GONE_RESULT, ShardSource, StreamGone
 from emulator.esm.stats import MappingObserver, MappingStats, NullObserver
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ class Poller(Protocol):
 
     @property
     def errors(self) -> list[BaseException]: ...
+
+    @property
+    def source_gone(self) -> bool: ...
 
 
 class EsmManager:
@@ -168,7 +171,11 @@ class EsmManager:
                     continue
             for uuid in list(self._pollers):
                 config = listed.get(uuid)
-                if config is None or not config.enabled or self._pollers[uuid].config != config:
+                if self._pollers[uuid].source_gone:  # made again from its starting position once the stream is back
+                    self._pollers.pop(uuid).stop()
+                    self._checkpoints.pop(uuid, None)
+                    self._report(uuid, STREAM_GONE_RESULT)
+                elif config is None or not config.enabled or self._pollers[uuid].config != config:
                     self._checkpoints[uuid] = self._pollers.pop(uuid).stop()
             for uuid in set(self._checkpoints) - set(listed):
                 self._checkpoints.pop(uuid, None)
@@ -178,12 +185,19 @@ class EsmManager:
                 if config.enabled and uuid not in self._pollers:
                     try:
                         poller = self._make(config)
+                    except StreamGone:
+                        self._report(uuid, STREAM_GONE_RESULT)
+                        continue
                     except Exception as exc:  # e.g. its function was deleted: AWS shows a PROBLEM state
                         log.warning("event source mapping %s cannot start: %s", uuid, exc)
                         continue
                     if poller is not None:
                         poller.start()
                         self._pollers[uuid] = poller
+
+    def _report(self, uuid: str, result: str) -> None:
+        if self._processing_result is not None:
+            self._processing_result(uuid, result)
 
     def _make(self, config: MappingConfig) -> Poller | None:
         stats = self._stats.setdefault(config.uuid, MappingStats())

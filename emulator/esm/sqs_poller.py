@@ -136,6 +136,11 @@ class SqsMappingPoller:
     def errors(self) -> list[BaseException]:
         return list(self._errors)
 
+    @property
+    def source_gone(self) -> bool:
+        """Always False: this poller keeps receiving while its queue is missing and resumes when it is back."""
+        return False
+
     # -- reader ----------------------------------------------------------------------------------------
     def _run(self) -> None:
         try:

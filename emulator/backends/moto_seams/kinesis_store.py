@@ -18,10 +18,12 @@ from __future__ import annotations
 import calendar
 import threading
 from base64 import b64decode
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from moto.kinesis.exceptions import ResourceNotFoundError
 from moto.kinesis.models import KinesisBackend, Shard, kinesis_backends
 from moto.kinesis.responses import KinesisResponse
 from moto.kinesis.utils import compose_new_shard_iterator, compose_shard_iterator, decompose_shard_iterator
@@ -43,11 +45,13 @@ from emulator.backends.moto_seams.kinesis_records import (
     put_record,
 )
 from emulator.esm.kinesis_events import StreamRecord
+from emulator.esm.kinesis_source import StreamGone
 
 TOUCHES = (
     *kinesis_records.TOUCHES,
     *kinesis_puts.TOUCHES,
     "moto.kinesis.utils.{compose_new_shard_iterator,compose_shard_iterator,decompose_shard_iterator}",
+    "moto.kinesis.exceptions.ResourceNotFoundError (base of StreamNotFoundError and ShardNotFoundError)",
 )
 
 __all__ = ["CompactRecord", "InProcessShardSource", "Listener", "install", "installed", "listener", "uninstall"]
@@ -113,8 +117,16 @@ class InProcessShardSource:
     def _stream(self, name: str | None = None) -> Any:
         return self._backend.describe_stream(stream_arn=None, stream_name=name or self._name)
 
+    @contextmanager
+    def _gone(self) -> Iterator[None]:
+        try:
+            yield
+        except ResourceNotFoundError as exc:  # the stream or shard was deleted (or moto reset) under the mapping
+            raise StreamGone(self._arn) from exc
+
     def shard_ids(self) -> list[str]:  # ListShards' first page (10,000 shards), in its order
-        return sorted(str(s.shard_id) for s in self._stream().shards.values())
+        with self._gone():
+            return sorted(str(s.shard_id) for s in self._stream().shards.values())
 
     def open(
         self,
@@ -126,14 +138,16 @@ class InProcessShardSource:
     ) -> str:
         if after_sequence is not None:
             position = "AFTER_SEQUENCE_NUMBER"
-        shard = self._stream().get_shard(shard_id)
+        with self._gone():
+            shard = self._stream().get_shard(shard_id)
         # typed int/datetime in moto, but GetShardIterator hands it the request's string and epoch number
         compose: Any = compose_new_shard_iterator
         return str(compose(self._name, shard, position, after_sequence or "", timestamp or 0.0))
 
     def read(self, iterator: str, limit: int) -> tuple[list[StreamRecord], str | None, int]:
         stream_name, shard_id, last_sequence_id = decompose_shard_iterator(iterator)
-        shard = self._stream(stream_name).get_shard(shard_id)
+        with self._gone():
+            shard = self._stream(stream_name).get_shard(shard_id)
         if type(shard).get_records is get_records:  # the seam's store: records in columns, read without objects
             records, last, behind_ms = get_rows(shard, last_sequence_id, limit)
         else:
