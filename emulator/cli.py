@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +24,6 @@ from emulator.errors import ConfigError, PipemuError
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Local emulator and test harness for AWS data pipelines."
 )
-STATE_FILE = Path(".pipemu") / "endpoint.json"
 BACKEND_HELP = (
     "embedded (default: moto in-process, no Docker), endpoint (--endpoint-url), moto-server (a moto subprocess), "
     "localstack (a container, or the one at --endpoint-url), aws (real AWS: needs --i-understand-this-uses-real-aws)"
@@ -199,77 +196,11 @@ def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAM
         raise _fail(error, _console(stderr=True)) from None
 
 
-@app.command()
-def up(
-    pipeline: Annotated[Path, typer.Argument(help="pipeline YAML to deploy")],
-    time_scale: Annotated[float, typer.Option(min=0.001)] = 1.0,
-    port: Annotated[int | None, typer.Option(help="port for the AWS endpoint (default: a free one)")] = None,
-) -> None:
-    """Start the embedded emulator with a pipeline deployed; print export lines; run until Ctrl-C."""
-    from emulator.backends.embedded import EmbeddedBackend
-    from emulator.deploy import Deployer
-    from emulator.spec.pipeline import load_pipeline
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        spec = load_pipeline(pipeline)
-        with EmbeddedBackend(time_scale=time_scale, port=port) as backend:
-            deployment = Deployer(backend.client).deploy(spec)
-            env = backend.env()
-            STATE_FILE.parent.mkdir(exist_ok=True)
-            STATE_FILE.write_text(json.dumps({"pid": os.getpid(), "env": env, "pipeline": spec.name}))
-            try:
-                for key, value in env.items():
-                    print(f"export {key}={value}")
-                print(
-                    f"# pipeline '{spec.name}' deployed: {len(deployment.functions)} functions, "
-                    f"{len(deployment.mappings)} mappings. Ctrl-C to stop.",
-                    flush=True,
-                )
-                while not stop.wait(0.5):
-                    backend.check_alive()
-            except KeyboardInterrupt:
-                pass
-            finally:
-                STATE_FILE.unlink(missing_ok=True)
-    except PipemuError as error:
-        raise _fail(error, _console(stderr=True)) from None
-
-
-@app.command()
-def env() -> None:
-    """Print the export lines of the emulator started by `pipemu up` in this directory."""
-    if not STATE_FILE.is_file():
-        raise _fail(
-            ConfigError(
-                "no running emulator found",
-                file=STATE_FILE,
-                hint="start one with `pipemu up PIPELINE` in this directory",
-            ),
-            _console(stderr=True),
-        )
-    state = json.loads(STATE_FILE.read_text())
-    try:
-        os.kill(int(state["pid"]), 0)
-    except (OSError, ValueError):
-        STATE_FILE.unlink(missing_ok=True)
-        raise _fail(
-            ConfigError(
-                "the emulator that wrote this file is no longer running",
-                file=STATE_FILE,
-                hint="start one with `pipemu up PIPELINE`",
-            ),
-            _console(stderr=True),
-        ) from None
-    for key, value in state["env"].items():
-        print(f"export {key}={value}")
-
-
 def _register_tools() -> None:
-    from emulator import cli_tools
+    from emulator import cli_tools, cli_up
 
     cli_tools.register(app)
+    cli_up.register(app, _console, _fail)
 
 
 _register_tools()

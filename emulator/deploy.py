@@ -128,9 +128,13 @@ class Deployer:
 
     def _buckets(self, spec: PipelineSpec, out: Deployment) -> None:
         s3 = self._client("s3")
+        region = s3.meta.region_name
+        # Outside us-east-1 S3 wants the region named (IllegalLocationConstraintException otherwise).
+        # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+        where = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         for name in spec.buckets:
             bucket = self.name(name)
-            s3.create_bucket(Bucket=bucket)
+            s3.create_bucket(Bucket=bucket, **where)
             out.buckets[name] = bucket
 
     def _queues(self, spec: PipelineSpec, out: Deployment) -> None:

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from emulator import guard, hostenv
+from emulator.backends import control_api
 from emulator.backends.base import DEFAULT_REGION, Capabilities, InvocationRecord, client_env, make_client
 from emulator.backends.log_shipper import LogShipper
 from emulator.backends.moto_seams import (
+    docker_free,
     esm_control,
     http_server,
     kinesis_fast_put,
@@ -160,6 +162,8 @@ class EmbeddedBackend:
         self._s3_listeners: list[s3_arrivals.Listener] = []
         self._handler_faults: Callable[[str], InjectedFault | None] | None = None
         self._started = False
+        self._redeploy: Callable[[], None] | None = None
+        self.pipeline_info: dict[str, Any] = {}  # what `pipemu up` deployed, shown by /_pipemu/health
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> EmbeddedBackend:
@@ -200,7 +204,9 @@ class EmbeddedBackend:
             port,
             before_first={"stepfunctions": self._install_sfn_seams},
             fast_paths=dict.fromkeys(kinesis_fast_put.TARGETS, kinesis_fast_put.answer),
+            wrap=lambda app: control_api.ControlApi(app, self),
         )
+        docker_free.install()
         try:
             self._server.start()
         except OSError as exc:
@@ -260,6 +266,7 @@ class EmbeddedBackend:
             kinesis_store.uninstall()
             server_dispatch.uninstall()
             service_models.uninstall()
+            docker_free.uninstall()
             s3_arrivals.uninstall()
             lambda_invoke.uninstall()
             lambda_logs.uninstall()
@@ -282,20 +289,51 @@ class EmbeddedBackend:
                 if _active is self:
                     _active = None
 
-    def reset(self) -> None:
-        """Delete every resource and mapping; keep the server, runtime and warm workers' code cache."""
+    def reset(self, reset_moto: Callable[[], None] | None = None) -> None:
+        """Delete every resource and mapping; keep the server, runtime and warm workers' code cache.
+        ``reset_moto`` empties moto's store (default: ``POST /moto-api/reset``); the pollers stop first."""
 
-        def reset_moto() -> None:
+        def post_reset() -> None:
             request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
             with urllib.request.urlopen(request, timeout=10) as response:
                 response.read()
 
+        reset_moto = reset_moto or post_reset
         if self.esm is not None:
             self.esm.reset(reset_moto)
         else:
             reset_moto()
         sfn_config.install()
         self.invocations.clear()
+
+    # -- pipemu's own endpoints (control_api) ----------------------------------------------------------
+    def control_reset(self, moto_reset: Callable[[], None]) -> None:
+        self.reset(moto_reset)
+
+    def set_redeploy(self, redeploy: Callable[[], None] | None, pipeline: dict[str, Any]) -> None:
+        """What ``POST /_pipemu/reset`` deploys again after the reset (``pipemu up``'s pipeline)."""
+        self._redeploy, self.pipeline_info = redeploy, pipeline
+
+    def redeploy(self) -> None:
+        if self._redeploy is not None:
+            self._redeploy()
+
+    def health(self) -> dict[str, Any]:
+        esm, runtime = self.esm, self.runtime
+        functions = {
+            name: {"invocations": s.invocations, "cold_starts": s.cold_starts, "errors": s.errors}
+            for name, s in (runtime.stats() if runtime is not None else {}).items()
+        }
+        return control_api.health(
+            self.client,
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+            pipeline=self.pipeline_info,
+            functions=functions,
+            mapping_stats={u: s.as_dict() for u, s in (esm.stats() if esm is not None else {}).items()},
+            running=esm.running() if esm is not None else set(),
+            errors=[repr(e) for e in (esm.poller_errors() if esm is not None else [])],
+        )
 
     # -- clients ---------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:

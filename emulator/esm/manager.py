@@ -243,3 +243,8 @@ class EsmManager:
 
     def stats(self) -> dict[str, MappingStats]:
         return dict(self._stats)
+
+    def running(self) -> set[str]:
+        """UUIDs of the mappings whose poller runs now."""
+        with self._lock:
+            return set(self._pollers)

@@ -39,11 +39,13 @@ def test_an_assigned_worker_shows_the_handler_what_a_fresh_one_does(make_fn: Cal
         assert spare.generation == fn.generation()  # this invocation was served by the pre-started process
 
     def same_shape(seen: dict[str, Any]) -> dict[str, Any]:
-        # the code directory, HOME and log stream are per runtime; everything else must be equal
+        # the code directory, HOME and log stream are per runtime, the trace id per invocation; everything else
+        # must be equal
         root, home = seen["environ"]["LAMBDA_TASK_ROOT"], seen["environ"]["HOME"]
         text = json.dumps(seen).replace(root, "<root>").replace(home, "<home>")
         shaped: dict[str, Any] = json.loads(text)
         shaped["environ"].pop("AWS_LAMBDA_LOG_STREAM_NAME")
+        shaped["environ"].pop("_X_AMZN_TRACE_ID")
         return shaped
 
     assert same_shape(assigned) == same_shape(fresh)

@@ -173,7 +173,10 @@ class MotoHttpServer:
         *,
         before_first: Mapping[str, Callable[[], None]] | None = None,
         fast_paths: Mapping[str, FastPath] | None = None,
+        wrap: Callable[[Any], Any] | None = None,
     ) -> None:
+        """``wrap(app)`` returns the WSGI app to serve in front of moto's (pipemu's own endpoints)."""
+        self._wrap = wrap
         self._ip_address = ip_address
         self._fast_paths = dict(fast_paths or {})
         self._port = port
@@ -188,7 +191,9 @@ class MotoHttpServer:
         return create_backend_app(service)
 
     def start(self) -> None:
-        app = DomainDispatcherApplication(self._create_app)
+        app: Any = DomainDispatcherApplication(self._create_app)
+        if self._wrap is not None:
+            app = self._wrap(app)
         try:
             self._server = _Server(self._ip_address, self._port, app, self._fast_paths)
         except SystemExit as exc:  # werkzeug prints the bind error and exits; keep it an OSError for callers

@@ -76,7 +76,7 @@ def _moto_test_case(machine: str, test_case: str) -> Any:
     if config is None:
         raise ValidationException(
             f"Invalid test case '{test_case}' for state machine '{machine}': no mock configuration is loaded "
-            "(pipemu: emulator.stepfunctions.mocks.use_mock_config)"
+            "(start the emulator with `pipemu up --mock-config MockConfigFile.json`, or set SFN_MOCK_CONFIG)"
         )
     try:
         states = config.test_case(machine, test_case)
