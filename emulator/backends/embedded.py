@@ -289,26 +289,23 @@ class EmbeddedBackend:
                 if _active is self:
                     _active = None
 
-    def reset(self, reset_moto: Callable[[], None] | None = None) -> None:
+    def reset(self) -> None:
         """Delete every resource and mapping; keep the server, runtime and warm workers' code cache.
-        ``reset_moto`` empties moto's store (default: ``POST /moto-api/reset``); the pollers stop first."""
-
-        def post_reset() -> None:
-            request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
-            with urllib.request.urlopen(request, timeout=10) as response:
-                response.read()
-
-        reset_moto = reset_moto or post_reset
-        if self.esm is not None:
-            self.esm.reset(reset_moto)
-        else:
-            reset_moto()
-        sfn_config.install()
-        self.invocations.clear()
+        Goes through moto's reset endpoint, which ``control_api`` wraps in ``control_reset``."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
 
     # -- pipemu's own endpoints (control_api) ----------------------------------------------------------
     def control_reset(self, moto_reset: Callable[[], None]) -> None:
-        self.reset(moto_reset)
+        """Stop the pollers, run ``moto_reset`` (which empties moto's store) while no sync can start, so no
+        poller reads a stream that is going away; then the per-process settings moto's reset dropped."""
+        if self.esm is not None:
+            self.esm.reset(moto_reset)
+        else:
+            moto_reset()
+        sfn_config.install()
+        self.invocations.clear()
 
     def set_redeploy(self, redeploy: Callable[[], None] | None, pipeline: dict[str, Any]) -> None:
         """What ``POST /_pipemu/reset`` deploys again after the reset (``pipemu up``'s pipeline)."""

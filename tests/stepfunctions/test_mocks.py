@@ -139,5 +139,7 @@ def test_an_unknown_test_case_is_refused_with_the_known_ones(pipemu: Any, sfn: S
         sfn.start(mocked_arn(machine, "SadPath"))
     assert info.value.response["Error"]["Code"] == "ValidationException"
     assert "no test case 'SadPath'" in info.value.response["Error"]["Message"]
-    with pytest.raises(ClientError, match="no mock configuration is loaded"):
+    with pytest.raises(ClientError, match="no mock configuration is loaded") as unloaded:
         sfn.start(mocked_arn(machine, "HappyPath"))
+    message = unloaded.value.response["Error"]["Message"]
+    assert "--mock-config" in message and "emulator." not in message  # a user's hint, not our module's name
