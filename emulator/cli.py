@@ -7,7 +7,6 @@ key); 3 the emulator or infrastructure failed; 130 interrupted.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -200,7 +199,7 @@ def _register_tools() -> None:
     from emulator import cli_tools, cli_up
 
     cli_tools.register(app)
-    cli_up.register(app, _console, _fail)
+    cli_up.register(app)
 
 
 _register_tools()

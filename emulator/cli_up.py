@@ -11,7 +11,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from emulator import project_state
+from emulator.cli_output import fail, make_console
 from emulator.errors import ConfigError, HarnessError, PipemuError
 
 if TYPE_CHECKING:
@@ -32,20 +32,6 @@ if TYPE_CHECKING:
 # Function names in live logs cycle through these (as `docker compose up` colours its services).
 _COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta")
 _NOT_RUNNING_HINT = "start one with `pipemu up PIPELINE` in this directory or a parent"
-
-
-class _Cli:
-    """The main CLI's console and error printer, handed over by ``register`` (no import back into it)."""
-
-    _console: Callable[..., Console]
-    _fail: Callable[[PipemuError, Console], typer.Exit]
-
-
-_cli_helpers = _Cli()
-
-
-def _cli() -> _Cli:
-    return _cli_helpers
 
 
 def _running() -> project_state.RunningEmulator:
@@ -118,7 +104,6 @@ def up(
     from emulator.spec.pipeline import load_pipeline
     from emulator.stepfunctions.mocks import use_mock_config
 
-    cli = _cli()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -134,7 +119,7 @@ def up(
             backend.set_redeploy(lambda: _deploy(backend, spec),
                                  {"name": spec.name, "file": str(pipeline.resolve())})
             if not quiet and backend.logs is not None:
-                backend.logs.subscribe(_LivePrinter(cli._console(no_color)))
+                backend.logs.subscribe(_LivePrinter(make_console(no_color)))
             env = backend.env()
             state = project_state.write(Path.cwd(), env=env, pipeline=str(pipeline))
             try:
@@ -142,7 +127,7 @@ def up(
             finally:
                 project_state.remove(state)
     except PipemuError as error:
-        raise cli._fail(error, cli._console(stderr=True)) from None
+        raise fail(error, make_console(stderr=True)) from None
 
 
 def _serve(backend: EmbeddedBackend, env: dict[str, str], name: str, deployment: Any, stop: threading.Event) -> None:
@@ -176,11 +161,10 @@ def _mock_config(path: Path | None) -> MockConfig | None:
 
 def env() -> None:
     """Print the export lines of the emulator `pipemu up` runs for this project (found from any subdirectory)."""
-    cli = _cli()
     try:
         running = _running()
     except PipemuError as error:
-        raise cli._fail(error, cli._console(stderr=True)) from None
+        raise fail(error, make_console(stderr=True)) from None
     for key, value in running.env.items():
         print(f"export {key}={value}")
 
@@ -214,13 +198,12 @@ def logs(
     from emulator.backends.base import make_client
     from emulator.logs_reader import LogsReader
 
-    cli = _cli()
     try:
         running = _running()
         start = parse_since(since, time.time()) if since else 0.0
         client = make_client("logs", endpoint_url=running.endpoint_url, region=running.region)
         reader = LogsReader(client, function, start_ms=int(start * 1000))
-        printer = _LivePrinter(cli._console(no_color))
+        printer = _LivePrinter(make_console(no_color))
         try:
             for line in reader.read():
                 printer(line)
@@ -231,7 +214,7 @@ def logs(
         except KeyboardInterrupt:
             pass
     except PipemuError as error:
-        raise cli._fail(error, cli._console(stderr=True)) from None
+        raise fail(error, make_console(stderr=True)) from None
 
 
 def _call(running: project_state.RunningEmulator, path: str, method: str) -> dict[str, Any]:
@@ -267,11 +250,10 @@ def _print_health(health: dict[str, Any]) -> None:
 
 def reset(json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Delete every resource of the running emulator and deploy its pipeline again."""
-    cli = _cli()
     try:
         health = _call(_running(), "/_pipemu/reset", "POST")
     except PipemuError as error:
-        raise cli._fail(error, cli._console(stderr=True)) from None
+        raise fail(error, make_console(stderr=True)) from None
     if json_output:
         print(json.dumps(health, indent=2))
     else:
@@ -281,22 +263,16 @@ def reset(json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 def health(json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What the running emulator has deployed and what runs (GET /_pipemu/health)."""
-    cli = _cli()
     try:
         answer = _call(_running(), "/_pipemu/health", "GET")
     except PipemuError as error:
-        raise cli._fail(error, cli._console(stderr=True)) from None
+        raise fail(error, make_console(stderr=True)) from None
     if json_output:
         print(json.dumps(answer, indent=2))
     else:
         _print_health(answer)
 
 
-def register(
-    app: typer.Typer,
-    console: Callable[..., Console],
-    fail: Callable[[PipemuError, Console], typer.Exit],
-) -> None:
-    _cli_helpers._console, _cli_helpers._fail = console, fail
+def register(app: typer.Typer) -> None:
     for command in (up, env, logs, reset, health):
         app.command()(command)
