@@ -1,7 +1,9 @@
 """report.html in a real browser: headless Chromium lays it out, and the verdict and the charts are really there.
 
-Uses Debian's chromium package (.ci/run installs it). The DOM that Chromium built is checked for the verdict and
-for chart SVGs with real content; the screenshot is checked for the verdict's colour and for chart ink.
+Uses the Chromium-family browser that tests/support/browser.py finds (.ci/run installs Debian's chromium); with
+none, these tests skip with the install command, or fail where PIPEMU_REQUIRE_BROWSER=1 (CI). The DOM that
+Chromium built is checked for the verdict and for chart SVGs with real content; the screenshot is checked for the
+verdict's colour and for chart ink.
 """
 
 from __future__ import annotations
@@ -11,32 +13,31 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from browser import browser_or_skip
 from report_dom import Node, parse
 from report_png import Image, read_png
 from report_samples import recorded
 
 from emulator.report import write_html
 
-CHROMIUM = Path("/usr/bin/chromium")
 WIDTH, HEIGHT = 1400, 3000
 VERDICT_BACKGROUND = {"orders-failing": (0xFD, 0xEC, 0xEC), "smoke-passing": (0xE8, 0xF6, 0xEE)}
 
-@pytest.fixture(autouse=True)
-def _chromium_installed() -> None:
-    # Not a skip: a report nobody can render is a failure. CI's .ci/run installs it.
-    assert CHROMIUM.exists(), "needs Debian's headless browser: apt-get install -y chromium"
+@pytest.fixture(scope="module")
+def browser() -> Path:
+    return browser_or_skip()
 
 
-def chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def chromium(browser: Path, tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / "profile"
     command = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        str(browser), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
         f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}", *args, page.as_uri(),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "HOME": str(tmp_path)}, check=False)
-    assert done.returncode == 0, f"chromium exited {done.returncode}:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"{browser} exited {done.returncode}:\n{done.stderr[-3000:]}"
     return done
 
 
@@ -46,10 +47,10 @@ def page(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
     return name, write_html(recorded(name), tmp_path / name / "report.html")
 
 
-def test_chromium_builds_the_verdict_and_the_charts(page: tuple[str, Path], tmp_path: Path) -> None:
+def test_chromium_builds_the_verdict_and_the_charts(browser: Path, page: tuple[str, Path], tmp_path: Path) -> None:
     name, path = page
 
-    dom: Node = parse(chromium(tmp_path, path, "--dump-dom").stdout)
+    dom: Node = parse(chromium(browser, tmp_path, path, "--dump-dom").stdout)
 
     verdict = dom.by_id("verdict")
     passed = name == "smoke-passing"
@@ -65,11 +66,12 @@ def test_chromium_builds_the_verdict_and_the_charts(page: tuple[str, Path], tmp_
     assert sum(marks.values()) > 300, marks
 
 
-def test_the_screenshot_shows_the_verdict_colour_and_chart_ink(page: tuple[str, Path], tmp_path: Path) -> None:
+def test_the_screenshot_shows_the_verdict_colour_and_chart_ink(browser: Path, page: tuple[str, Path],
+                                                              tmp_path: Path) -> None:
     name, path = page
     png = tmp_path / "report.png"
 
-    chromium(tmp_path, path, f"--screenshot={png}")
+    chromium(browser, tmp_path, path, f"--screenshot={png}")
 
     image: Image = read_png(png.read_bytes(), max_rows=2000)
     assert (image.width, image.height) == (WIDTH, HEIGHT)
