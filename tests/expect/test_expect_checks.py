@@ -220,6 +220,16 @@ def test_results_come_in_a_stable_order() -> None:
                      "outputs", "order.per_partition_key", "filtered"]
 
 
+def test_outputs_report_what_the_collector_saw() -> None:
+    ledger = every_fate()
+    collector = Collector(ledger, correlate="id", feed=None, dead_letter_queues=[])
+    violation = {"key": "out/1.jsonl", "problem": "has no 'id'", "record": {"x": 1}}
+    collector.records_seen, collector.output_violation_count, collector.output_violations = 4, 3, [violation]
+    result = one(check(expect(outputs={"fields": ["id"]}), ledger, NO_LATENCY, collector=collector), "outputs")
+    assert result == ExpectationResult(name="outputs", passed=False, expected="every output record has id",
+                                       actual="1 of 4 records", detail="3 records do not", near_misses=[violation])
+
+
 def test_outputs_are_checked_only_with_a_collector() -> None:
     names = [r.name for r in check(expect(outputs={"fields": ["id"]}), every_fate(), NO_LATENCY)]
     assert names == ["lost"]

@@ -145,6 +145,10 @@ def test_outputs_fail_with_the_records_that_do_not() -> None:
     )
 
 
+def test_outputs_pass_with_a_single_conforming_record() -> None:
+    assert check_outputs(OutputsSpec(fields=["a"]), [], 0, 1).passed
+
+
 def test_outputs_fail_when_no_record_was_seen() -> None:
     assert check_outputs(OutputsSpec(contains={"a": 1}), [], 0, 0) == ExpectationResult(
         name="outputs", passed=False, expected="every output record contains {'a': 1}", actual="0 of 0 records",

@@ -18,6 +18,11 @@ def test_percentiles_of_a_hundred_latencies() -> None:
     assert summarize(iter(latencies)) == {"p50": 0.5, "p95": 0.95, "p99": 0.99, "max": 1.0, "count": 100}
 
 
+def test_percentiles_have_three_significant_digits() -> None:
+    # beyond 2048 µs the histogram groups values: 50 ms reads as the top of its 32 µs bucket
+    assert summarize([50.0]) == {"p50": 50.015, "p95": 50.015, "p99": 50.015, "max": 50.015, "count": 1}
+
+
 def test_no_latency_gives_no_percentile() -> None:
     assert summarize([]) == {"p50": None, "p95": None, "p99": None, "max": None, "count": 0}
 

@@ -329,6 +329,13 @@ def test_dead_letters_in_matches_the_queue_name_at_the_end_of_its_url() -> None:
     assert ledger.dead_letters_in("missing") == []
 
 
+def test_dead_letters_in_strips_only_trailing_slashes() -> None:
+    ledger = ledger_of("a")
+    upper = letter(queue="http://127.0.0.1:5000/123456789012/DLX")
+    ledger.dead_lettered(upper)
+    assert ledger.dead_letters_in("DLX") == [upper] and ledger.dead_letters_in("DL") == []
+
+
 def test_partition_keys_are_kept_only_when_asked_for() -> None:
     ledger = ledger_of("a")
     assert ledger.partition_keys is None
