@@ -14,10 +14,8 @@ from typing import Annotated
 import typer
 
 from emulator.cli_output import fail as _fail
-from emulator.cli_output import figures as _figures
 from emulator.cli_output import make_console as _console
-from emulator.cli_output import replay_progress
-from emulator.cli_output import summary_table as _summary_table
+from emulator.cli_output import replay_progress, show_result
 from emulator.errors import ConfigError, PipemuError
 
 app = typer.Typer(
@@ -95,21 +93,8 @@ def replay(
         _console(no_color, stderr=True).print("pipemu: interrupted")
         raise typer.Exit(130) from None
 
-    if json_out:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2, default=str) + "\n")
-    elif quiet:
-        console.print(f"{result.scenario}: {'PASSED' if result.passed else 'FAILED'}", markup=False)
-    else:
-        console.print(_summary_table(result))
-        console.print(_figures(result))
-        console.print(f"report: {path} and {path.with_name('report.html')}")
-        verdict = "[bold green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
-        console.print(f"{result.scenario}: {verdict}")
+    show_result(result, path, console, _console(no_color, stderr=True), quiet=quiet, json_out=json_out)
     if not result.passed:
-        err = _console(no_color, stderr=True)
-        for failure in result.failures:
-            err.print(f"expectation failed: {failure.describe()}", soft_wrap=True, markup=False)
-        err.print(f"seed {result.seed}; replay with: {result.command}", soft_wrap=True, markup=False)
         raise typer.Exit(1)
 
 

@@ -3,9 +3,12 @@ progress bar. Shared by ``cli`` and ``cli_tools``."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -60,6 +63,25 @@ def figures(result: Any) -> str:
         f"{result.replay.asked}, achieved {result.replay.achieved_rate:.0f}/s; "
         f"time scale {result.time_scale:g}"
     )
+
+
+def show_result(result: Any, path: Path, console: Console, err: Console, *, quiet: bool, json_out: bool) -> None:
+    """The run's report: ``--json`` prints report.json, ``--quiet`` the verdict only, else the table, the figures
+    and where the reports are. A failed run also prints each failure, the seed and the command that replays it."""
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, default=str) + "\n")
+    elif quiet:
+        console.print(f"{result.scenario}: {'PASSED' if result.passed else 'FAILED'}", markup=False)
+    else:
+        console.print(summary_table(result))
+        console.print(figures(result))
+        console.print(f"report: {path} and {path.with_name('report.html')}")
+        verdict = "[bold green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+        console.print(f"{result.scenario}: {verdict}")
+    if not result.passed:
+        for failure in result.failures:
+            err.print(f"expectation failed: {failure.describe()}", soft_wrap=True, markup=False)
+        err.print(f"seed {result.seed}; replay with: {result.command}", soft_wrap=True, markup=False)
 
 
 @contextmanager

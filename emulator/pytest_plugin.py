@@ -74,17 +74,9 @@ class Pipemu:
         return self.backend.client(service)
 
     def deploy(self, pipeline: str | Path) -> Deployment:
-        from emulator.backends.base import driven
-        from emulator.deploy import Deployer
+        from emulator.runner import deploy_pipeline
         from emulator.spec.pipeline import load_pipeline
-        spec = load_pipeline(pipeline)
-        deployment = Deployer(self.backend.client, prefix=self.backend.resource_prefix).deploy(spec)
-        driven_part = driven(self.backend)
-        if driven_part is not None:
-            driven_part.warm(deployment.concurrency(spec))
-            if driven_part.esm is not None:
-                driven_part.esm.wait_synced()
-        return deployment
+        return deploy_pipeline(self.backend, load_pipeline(pipeline))
 
     def replay(self, scenario: str | Path, **options: Any) -> RunResult:
         from emulator.runner import run_scenario

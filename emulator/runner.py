@@ -13,19 +13,21 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-from emulator.backends.base import Backend, DrivenBackend, InvocationRecord, driven
+from emulator.backends.base import Backend, DrivenBackend, driven
 from emulator.backends.embedded import EmbeddedBackend
-from emulator.deploy import Deployer
+from emulator.deploy import Deployer, Deployment
 from emulator.errors import ConfigError, HarnessError, WaitTimeout
 from emulator.esm.kinesis_events import StreamRecord
 from emulator.expect.checks import check
 from emulator.expect.latency import summarize
 from emulator.expect.outputs import output_checker
+from emulator.expect.verdict import ExpectationResult
 from emulator.observe.collector import Collector
 from emulator.observe.ledger import Ledger
 from emulator.observe.outputs import PollingFeed, PushFeed, QueueWatcher
@@ -124,155 +126,254 @@ def run_scenario(
     events: Iterator[GeneratedEvent] | None = None,
     recording: Path | None = None,
 ) -> RunResult:
-    """Run a scenario end to end. ``rate`` overrides the scenario's rate with a constant one; ``events``
-    replaces generation; ``recording`` is a file written by ``pipemu record`` whose events are replayed as they
-    are, faults included, without calling Faker."""
+    """Run a scenario end to end: the one entry point of the CLI, the pytest plugin and the library. ``rate``
+    overrides the scenario's rate with a constant one; ``events`` replaces generation; ``recording`` is a file
+    written by ``pipemu record`` whose events are replayed as they are, faults included, without calling Faker."""
     if isinstance(scenario, ScenarioSpec):
         from emulator.spec.pipeline import load_pipeline
 
         spec, pipeline = scenario, load_pipeline(scenario.pipeline)
     else:
         spec, pipeline = load_scenario(scenario)
-    effective_seed = spec.seed if seed is None else seed
     if recording is not None:
         from emulator.replay.recording import read_recording
 
-        correlate = spec.expect.delivered.correlate if spec.expect.delivered else None
-        events = read_recording(recording, correlate=correlate)
+        events = read_recording(recording, correlate=_correlate(spec))
     with ExitStack() as stack:
         if backend is None:
             backend = stack.enter_context(EmbeddedBackend(time_scale=spec.time_scale or 1.0))
-        return _run(
-            spec,
-            pipeline,
-            backend,
-            stack,
-            seed=effective_seed,
-            count=count,
-            rate=rate,
-            timeout_s=timeout_s or spec.timeout_s,
-            progress=progress,
-            events=events,
-            recording=recording,
+        run = _Run(
+            spec, pipeline, backend, driven(backend), stack,
+            seed=spec.seed if seed is None else seed, count=count, rate=rate,
+            timeout_s=timeout_s or spec.timeout_s, progress=progress, recording=recording,
+            schedule=Schedule(RateSpec.model_validate({"per_second": rate}) if rate is not None else spec.rate),
+        )
+        _wire(run)
+        _deploy(run)
+        stats = _replay(run, events)
+        timed_out = _settle(run, stats)
+        return _assemble(run, stats, timed_out)
+
+
+def _correlate(spec: ScenarioSpec) -> str | None:
+    return spec.expect.delivered.correlate if spec.expect.delivered else None
+
+
+@dataclass
+class _Run:
+    """What the phases of one run share. ``driven`` is the backend when pipemu drives its pipeline, else None."""
+
+    spec: ScenarioSpec
+    pipeline: PipelineSpec
+    backend: Backend
+    driven: DrivenBackend | None
+    stack: ExitStack
+    seed: int
+    count: int | None
+    rate: float | None
+    timeout_s: float
+    progress: Progress | None
+    recording: Path | None
+    schedule: Schedule
+    ledger: Ledger = field(default_factory=Ledger)
+    deployment: Deployment | None = None
+    collector: Collector | None = None
+    producer: Producer | None = None
+    results: list[ExpectationResult] = field(default_factory=list)  # from settle hooks (Step Functions)
+
+    def deployed(self) -> Deployment:
+        if self.deployment is None:
+            raise HarnessError("the run reached a phase before its pipeline was deployed")
+        return self.deployment
+
+    def observed(self) -> Collector:
+        if self.collector is None:
+            raise HarnessError("the run reached a phase before its collector was made")
+        return self.collector
+
+    def report_progress(self, sent: int) -> None:
+        if self.progress is None:
+            return
+        c = self.ledger.counts()
+        in_flight = self.driven.in_flight() if self.driven is not None else 0
+        self.progress(
+            {"sent": sent, "delivered": c.delivered, "dead_lettered": c.dead_lettered, "in_flight": in_flight}
         )
 
 
-def _run(
-    spec: ScenarioSpec,
-    pipeline: PipelineSpec,
-    backend: Backend,
-    stack: ExitStack,
-    *,
-    seed: int,
-    count: int | None,
-    rate: float | None,
-    timeout_s: float,
-    progress: Progress | None,
-    events: Iterator[GeneratedEvent] | None,
-    recording: Path | None = None,
-) -> RunResult:
-    embedded = driven(backend)  # pipemu drives it: embedded, or an endpoint driven locally
-    check_capabilities(spec, backend)
-    if embedded is not None and spec.time_scale is not None and spec.time_scale != embedded.clock.scale:
-        stack.callback(embedded.clock.set_scale, embedded.clock.scale)
-        embedded.clock.set_scale(spec.time_scale)
-    correlate = spec.expect.delivered.correlate if spec.expect.delivered else None
-    schedule = Schedule(RateSpec.model_validate({"per_second": rate}) if rate is not None else spec.rate)
-    ledger = Ledger()
-    if embedded is not None:
-        embedded.set_observer(_Observer(ledger, correlate))
-        stack.callback(embedded.set_observer, None)
-    deployment = Deployer(backend.client, prefix=backend.resource_prefix).deploy(pipeline)
-    if embedded is not None and embedded.esm is not None:
-        embedded.warm(deployment.concurrency(pipeline))
-        embedded.esm.wait_synced()
+# -- phase 1: wire ----------------------------------------------------------------------------------------------
+def _wire(run: _Run) -> None:
+    """Check the backend can do what the scenario needs, set its clock, and make its mappings tell the ledger
+    about records they filtered or gave up on."""
+    check_capabilities(run.spec, run.backend)
+    driven_part, spec = run.driven, run.spec
+    if driven_part is None:
+        return
+    if spec.time_scale is not None and spec.time_scale != driven_part.clock.scale:
+        run.stack.callback(driven_part.clock.set_scale, driven_part.clock.scale)
+        driven_part.clock.set_scale(spec.time_scale)
+    driven_part.set_observer(_Observer(run.ledger, _correlate(spec)))
+    run.stack.callback(driven_part.set_observer, None)
 
+
+# -- phase 2: deploy --------------------------------------------------------------------------------------------
+def deploy_pipeline(backend: Backend, pipeline: PipelineSpec) -> Deployment:
+    """Deploy ``pipeline`` through boto3; on a driven backend, load every handler and wait until every mapping
+    polls, so the first events pay no cold start."""
+    deployment = Deployer(backend.client, prefix=backend.resource_prefix).deploy(pipeline)
+    driven_part = driven(backend)
+    if driven_part is not None and driven_part.esm is not None:
+        driven_part.warm(deployment.concurrency(pipeline))
+        driven_part.esm.wait_synced()
+    return deployment
+
+
+def _deploy(run: _Run) -> None:
+    """Deploy the pipeline and start watching its outputs and dead-letter queues."""
+    spec, backend = run.spec, run.backend
+    deployment = run.deployment = deploy_pipeline(backend, run.pipeline)
     feed: PushFeed | PollingFeed | None = None
     if spec.expect.delivered is not None:
         bucket = deployment.buckets[spec.expect.delivered.bucket]
-        if embedded is not None:
+        if run.driven is not None:
             push = PushFeed({bucket})
-            stack.callback(embedded.watch_s3(push.push))
+            run.stack.callback(run.driven.watch_s3(push.push))
             feed = push
         else:
             feed = PollingFeed(backend.client("s3"), {bucket}, spec.expect.delivered.prefix or "")
     sqs = backend.client("sqs")
-    watchers = [QueueWatcher(sqs, deployment.queues[q]) for q in sorted(_dead_letter_queues(pipeline, spec))]
-    collector = Collector(
-        ledger, correlate=correlate, feed=feed, dead_letter_queues=watchers,
+    queues = sorted(_dead_letter_queues(run.pipeline, spec))
+    run.collector = Collector(
+        run.ledger, correlate=_correlate(spec), feed=feed,
+        dead_letter_queues=[QueueWatcher(sqs, deployment.queues[q]) for q in queues],
         output_check=output_checker(spec.expect.outputs),
     )
 
-    if spec.source.startswith("state_machine/"):  # issue 4: one execution per event
-        producer: Producer = sfn_hooks.producer(spec, deployment, backend, stack)
-    else:
-        producer = producer_for(spec.source, spec, backend, deployment, pipeline, seed)
+
+# -- phase 3: replay --------------------------------------------------------------------------------------------
+def _data_source(run: _Run) -> Producer:
+    return producer_for(run.spec.source, run.spec, run.backend, run.deployed(), run.pipeline, run.seed)
+
+
+def _state_machine_source(run: _Run) -> Producer:
+    return sfn_hooks.producer(run.spec, run.deployed(), run.backend, run.stack)
+
+
+SOURCES: dict[str, Callable[[_Run], Producer]] = {
+    "stream": _data_source,
+    "queue": _data_source,
+    "bucket": _data_source,
+    "state_machine": _state_machine_source,  # one execution per event
+}
+"""Scenario source kind (the part of ``source:`` before the slash) -> the producer that feeds it."""
+
+
+def _replay(run: _Run, events: Iterator[GeneratedEvent] | None) -> ReplayStats:
+    """Send the scenario's events (and its additional sources' side by side) at the scheduled rate."""
+    spec = run.spec
+    run.producer = SOURCES[spec.source.split("/", 1)[0]](run)
+    correlate = _correlate(spec)
 
     def key_of(event: GeneratedEvent) -> str:
         # A poison event may have lost its correlate field: it is still tracked (by its position).
         return str(event.fields.get(correlate, f"#{event.index}")) if correlate else str(event.index)
 
-    if embedded is not None and spec.faults is not None:
-        inject_backend_faults(spec.faults, embedded, deployment, stack, fault_seed(spec, seed))
+    if run.driven is not None and spec.faults is not None:
+        inject_backend_faults(spec.faults, run.driven, run.deployed(), run.stack, fault_seed(spec, run.seed))
 
-    def report_progress(sent: int) -> None:
-        if progress is not None:
-            collector.poll()
-            c = ledger.counts()
-            progress(
-                {
-                    "sent": sent,
-                    "delivered": c.delivered,
-                    "dead_lettered": c.dead_lettered,
-                    "in_flight": embedded.in_flight() if embedded else 0,
-                }
-            )
+    def on_progress(sent: int) -> None:
+        if run.progress is not None:
+            run.observed().poll()
+            run.report_progress(sent)
 
-    stream = events if events is not None else scenario_events(spec, seed=seed, count=count)
+    stream = events if events is not None else scenario_events(spec, seed=run.seed, count=run.count)
     try:
         with ThreadPoolExecutor(max_workers=max(1, len(spec.additional_sources)),
                                 thread_name_prefix="pipemu-source") as pool:
             others = [
-                pool.submit(replay_additional, i, spec, backend, deployment, pipeline, ledger, seed, correlate)
+                pool.submit(replay_additional, i, spec, run.backend, run.deployed(), run.pipeline, run.ledger,
+                            run.seed, correlate)
                 for i in range(len(spec.additional_sources))
             ]
             stats = replay(
-                stream, producer, ledger, key_of=key_of, schedule=schedule, on_progress=report_progress,
+                stream, run.producer, run.ledger, key_of=key_of, schedule=run.schedule, on_progress=on_progress,
                 keep_partition_keys=spec.expect.order is not None,
             )
-            stats = merge_stats([stats, *(f.result() for f in others)])
+            return merge_stats([stats, *(f.result() for f in others)])
     except (HarnessError, BotoCoreError):  # BotoCoreError: the endpoint stopped answering (e.g. it died)
-        if embedded is not None:
-            embedded.check_alive(settle_s=1.0)  # a more precise error: what died
+        if run.driven is not None:
+            run.driven.check_alive(settle_s=1.0)  # a more precise error: what died
         raise
-    timed_out = _wait_for_quiescence(backend, embedded, collector, ledger, stats, timeout_s, progress)
-    collector.poll()
-    # -- issue 4: wait for Step Functions executions, account state_machine/ source events, expect.executions
-    sfn_results = (
-        sfn_hooks.settle(spec, deployment, backend, ledger, producer, timeout_s=timeout_s)
-        if sfn_hooks.wanted(spec)
-        else []
-    )
 
+
+# -- phase 4: settle --------------------------------------------------------------------------------------------
+def _executions_settle(run: _Run) -> list[ExpectationResult]:
+    if not sfn_hooks.wanted(run.spec):
+        return []
+    return sfn_hooks.settle(run.spec, run.deployed(), run.backend, run.ledger, run.producer, timeout_s=run.timeout_s)
+
+
+SETTLE_HOOKS: list[Callable[[_Run], list[ExpectationResult]]] = [_executions_settle]
+"""After quiescence, each hook waits for the work it knows about and returns its own expectations' results
+(Step Functions: executions finish, their source events are accounted, ``expect.executions`` is checked)."""
+
+
+def _settle(run: _Run, stats: ReplayStats) -> bool:
+    """Wait for quiescence, then for every settle hook. Returns True when the wait timed out."""
+    timed_out = _wait_for_quiescence(run, stats)
+    run.observed().poll()
+    for hook in SETTLE_HOOKS:
+        run.results += hook(run)
+    return timed_out
+
+
+def _wait_for_quiescence(run: _Run, stats: ReplayStats) -> bool:
+    """Wait until every event is accounted for, or the pipeline has nothing left to do. Returns True on timeout."""
+    collector, ledger, driven_part = run.observed(), run.ledger, run.driven
+    replay_done = time.monotonic()
+    deadline = replay_done + run.timeout_s
+    last_arrival = time.monotonic()
+    quiet_checks = 0
+    if driven_part is not None and driven_part.esm is not None:
+        driven_part.esm.wake()
+    while time.monotonic() < deadline:
+        try:
+            arrived = collector.poll()
+        except BotoCoreError:  # the endpoint stopped answering: say what died if we can tell
+            if driven_part is not None:
+                driven_part.check_alive(settle_s=1.0)
+            raise
+        if arrived:
+            last_arrival = time.monotonic()
+            quiet_checks = 0
+        run.report_progress(stats.sent)
+        if ledger.accounted():
+            return False
+        if driven_part is not None:
+            driven_part.check_alive()
+            # Two consecutive quiet checks: a batch finishing writes its output before the poller goes idle.
+            quiet_checks = quiet_checks + 1 if driven_part.quiescent(replay_done) else 0
+            if quiet_checks >= 3:
+                return False
+        elif time.monotonic() - last_arrival > SETTLE_S:
+            return False
+        collector.wait(POLL_S)
+    return True
+
+
+# -- phase 5: assemble ------------------------------------------------------------------------------------------
+def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
+    """Check the expectations and put the run's figures together."""
+    spec, ledger = run.spec, run.ledger
     counts = ledger.counts()
     latency = summarize(ledger.latencies_ms())
-    expectations = check(spec.expect, ledger, latency, collector=collector) + sfn_results
+    expectations = check(spec.expect, ledger, latency, collector=run.observed()) + run.results
     last = max((t for t in ledger.delivered_at if not math.isnan(t)), default=stats.finished)
     duration = max(last, stats.finished) - stats.started
-    mappings = {}
-    functions: dict[str, dict[str, Any]] = {}
-    timeline: list[tuple[float, str, int]] = []
-    invocations: list[InvocationRecord] = []
-    if embedded is not None and embedded.esm is not None:
-        mapping_stats = embedded.esm.stats()
-        mappings = {uuid: s.as_dict() for uuid, s in mapping_stats.items()}
-        timeline = sorted(entry for s in mapping_stats.values() for entry in list(s.timeline))
-        functions = _function_stats(embedded)
-        invocations = list(embedded.invocations)
     return RunResult(
         scenario=spec.name,
-        backend=backend.name,
-        seed=seed,
+        backend=run.backend.name,
+        seed=run.seed,
         passed=all(e.passed for e in expectations),
         events=counts,
         latency_ms=latency,
@@ -280,67 +381,27 @@ def _run(
         duration_s=duration,
         expectations=expectations,
         replay=stats,
-        time_scale=embedded.clock.scale if embedded is not None else 1.0,
-        command=replay_command(spec, seed, count, rate, recording),
-        mappings=mappings,
-        functions=functions,
-        timeline=timeline,
-        schedule=schedule,
-        invocations=invocations,
+        time_scale=run.driven.clock.scale if run.driven is not None else 1.0,
+        command=replay_command(spec, run.seed, run.count, run.rate, run.recording),
+        schedule=run.schedule,
         ledger=ledger,
-        deployment=deployment,
+        deployment=run.deployment,
         timed_out=timed_out,
+        **_driven_figures(run.driven),
     )
 
 
-def _wait_for_quiescence(
-    backend: Backend,
-    embedded: DrivenBackend | None,
-    collector: Collector,
-    ledger: Ledger,
-    stats: ReplayStats,
-    timeout_s: float,
-    progress: Progress | None,
-) -> bool:
-    """Wait until every event is accounted for, or the pipeline has nothing left to do. Returns True on timeout."""
-    replay_done = time.monotonic()
-    deadline = replay_done + timeout_s
-    last_arrival = time.monotonic()
-    quiet_checks = 0
-    if embedded is not None and embedded.esm is not None:
-        embedded.esm.wake()
-    while time.monotonic() < deadline:
-        try:
-            arrived = collector.poll()
-        except BotoCoreError:  # the endpoint stopped answering: say what died if we can tell
-            if embedded is not None:
-                embedded.check_alive(settle_s=1.0)
-            raise
-        if arrived:
-            last_arrival = time.monotonic()
-            quiet_checks = 0
-        if progress is not None:
-            c = ledger.counts()
-            progress(
-                {
-                    "sent": stats.sent,
-                    "delivered": c.delivered,
-                    "dead_lettered": c.dead_lettered,
-                    "in_flight": embedded.in_flight() if embedded else 0,
-                }
-            )
-        if ledger.accounted():
-            return False
-        if embedded is not None:
-            embedded.check_alive()
-            # Two consecutive quiet checks: a batch finishing writes its output before the poller goes idle.
-            quiet_checks = quiet_checks + 1 if embedded.quiescent(replay_done) else 0
-            if quiet_checks >= 3:
-                return False
-        elif time.monotonic() - last_arrival > SETTLE_S:
-            return False
-        collector.wait(POLL_S)
-    return True
+def _driven_figures(driven_part: DrivenBackend | None) -> dict[str, Any]:
+    """Per-mapping and per-function figures, the batch timeline and the invocations (driven backends only)."""
+    if driven_part is None or driven_part.esm is None:
+        return {"mappings": {}, "functions": {}, "timeline": [], "invocations": []}
+    mapping_stats = driven_part.esm.stats()
+    return {
+        "mappings": {uuid: s.as_dict() for uuid, s in mapping_stats.items()},
+        "timeline": sorted(entry for s in mapping_stats.values() for entry in list(s.timeline)),
+        "functions": _function_stats(driven_part),
+        "invocations": list(driven_part.invocations),
+    }
 
 
 def _function_stats(backend: DrivenBackend) -> dict[str, dict[str, Any]]:
@@ -380,4 +441,6 @@ def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:
         )
 
 
-__all__ = ["RunResult", "WaitTimeout", "check_capabilities", "run_scenario"]
+__all__ = [
+    "SETTLE_HOOKS", "SOURCES", "RunResult", "WaitTimeout", "check_capabilities", "deploy_pipeline", "run_scenario",
+]

@@ -1,4 +1,4 @@
-"""What the scenario runner does for Step Functions, kept here so the runner's own hook stays two calls:
+"""What a run does for Step Functions (the runner registers these in ``SOURCES`` and ``SETTLE_HOOKS``):
 
 - ``producer``: a ``state_machine/NAME`` source starts one execution per event (against a mock test case when
   the scenario has ``mocks``);
