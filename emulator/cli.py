@@ -6,7 +6,6 @@ key); 3 the emulator or infrastructure failed; 130 interrupted.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
