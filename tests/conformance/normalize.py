@@ -60,11 +60,20 @@ class Normalizer:
         account: str = "123456789012",
         region: str = "us-east-1",
         literals: dict[str, str] | None = None,
+        present_only: dict[str, str] | None = None,
+        keyed: dict[str, str] | None = None,
     ) -> None:
+        """``present_only`` adds keys whose values become a fixed token (SQS: ``SentTimestamp``...), ``keyed``
+        keys whose values are numbered tokens of a kind (``{"SenderId": "sender-id"}``), as a test's own
+        transformers did when it was recorded."""
         self.account = account
         self.region = region
         self.literals = dict(literals or {})
+        self.present_only = _PRESENT_ONLY | dict(present_only or {})
+        self.keyed_kinds = _KEYED_KINDS + tuple((frozenset({k}), kind) for k, kind in (keyed or {}).items())
+        self.keyed_scope = _KEYED_SCOPE | set(keyed or {})
         self._tokens: dict[str, str] = {}
+        self._anywhere: dict[str, str] = {}  # long raw values replaced wherever they appear (queue URLs in bodies)
         self._counts: dict[str, int] = {}
         self._resources: list[str] = []
         self._resource_pattern: re.Pattern[str] | None = None
@@ -75,6 +84,8 @@ class Normalizer:
         if raw not in self._tokens:
             self._counts[kind] = self._counts.get(kind, 0) + 1
             self._tokens[raw] = f"<{kind}:{self._counts[kind]}>"
+            if kind == "queue-url":
+                self._anywhere[raw] = self._tokens[raw]
             if kind == "resource":
                 self._resources.append(raw)
                 alternatives = "|".join(re.escape(r) for r in sorted(self._resources, key=len, reverse=True))
@@ -87,7 +98,7 @@ class Normalizer:
     # -- the transformation ----------------------------------------------------------------------------
     def __call__(self, value: Any) -> Any:
         parsed = _parse_json_strings(value)
-        for keys, kind in _KEYED_KINDS:
+        for keys, kind in self.keyed_kinds:
             for key, raw in _walk(parsed):
                 if key in keys and isinstance(raw, str):
                     self.register(raw, kind)
@@ -121,8 +132,8 @@ class Normalizer:
             for k, v in value.items():
                 if k == "ResponseMetadata" and isinstance(v, dict):
                     out[k] = {"HTTPHeaders": {}, "HTTPStatusCode": v.get("HTTPStatusCode")}
-                elif k in _PRESENT_ONLY:
-                    out[k] = _PRESENT_ONLY[k]
+                elif k in self.present_only:
+                    out[k] = self.present_only[k]
                 else:
                     out[k] = self._replace(v, key=k)
             return out
@@ -135,7 +146,7 @@ class Normalizer:
         return value
 
     def _replace_text(self, text: str, *, key: str | None) -> str:
-        if key in _KEYED_SCOPE:
+        if key in self.keyed_scope:
             if text in self._tokens:
                 return self._tokens[text]
             head, sep, tail = text.rpartition(":")
@@ -146,6 +157,8 @@ class Normalizer:
             return f"<cert-domain>/SimpleNotificationService-{self.register(cert, 'signing-cert-file')}"
         if key == "UnsubscribeURL" and "/?" in text:
             text = "<unsubscribe-domain>/?" + text.split("/?", 1)[1]
+        for raw, token in self._anywhere.items():
+            text = text.replace(raw, token)
         for raw, token in self.literals.items():
             text = text.replace(raw, token)
         text = text.replace(self.account, SNAPSHOT_ACCOUNT)

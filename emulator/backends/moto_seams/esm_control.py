@@ -22,6 +22,8 @@ from moto.awslambda.responses import LambdaResponse
 from moto.kinesis.models import kinesis_backends
 from moto.sqs.models import sqs_backends
 
+from emulator.esm.filters import FilterPatternError, parse_filter_criteria
+
 TOUCHES = (
     "moto.awslambda.models.LambdaBackend.{create,update,delete}_event_source_mapping",
     "moto.awslambda.models.LambdaBackend._event_source_mappings",
@@ -94,6 +96,7 @@ def _validate_create(backend: LambdaBackend, spec: dict[str, Any]) -> None:
                 "SQS Error Message: The specified queue does not exist."
             )
         _validate_sqs_window(spec.get("BatchSize"), spec.get("MaximumBatchingWindowInSeconds"))
+    _validate_filters(spec.get("FilterCriteria"))
     function_arn = backend.get_function(str(spec["FunctionName"])).function_arn
     for other in backend._event_source_mappings.values():
         if other.event_source_arn == arn and other.function_arn == function_arn:
@@ -109,6 +112,15 @@ def _validate_create(backend: LambdaBackend, spec: dict[str, Any]) -> None:
                     f"exists. Please update or delete the existing mapping with UUID {other.uuid}"
                 )
             raise ResourceConflict(message)
+
+
+def _validate_filters(criteria: Any) -> None:
+    """Lambda refuses a pattern that is not an EventBridge pattern at create and update time (AWS-recorded:
+    test_sqs_invalid_event_filter), so a poller never starts with one."""
+    try:
+        parse_filter_criteria(criteria)
+    except FilterPatternError as exc:
+        raise InvalidParameterValue(str(exc)) from exc
 
 
 def _validate_sqs_window(batch_size: Any, window: Any) -> None:
@@ -134,6 +146,8 @@ def _create(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
 
 def _update(self: LambdaBackend, uuid: str, spec: dict[str, Any]) -> EventSourceMapping | None:
     current = self._event_source_mappings.get(uuid)
+    if "FilterCriteria" in spec:
+        _validate_filters(spec["FilterCriteria"])
     if current is not None and _service(current.event_source_arn) == "sqs":
         _validate_sqs_window(
             spec.get("BatchSize", current.batch_size),
