@@ -165,16 +165,19 @@ def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAM
     from emulator.spec.pipeline import load_pipeline
     from emulator.spec.scenario import load_scenario
     from emulator.spec.yamlsrc import load_yaml
+    from emulator.stepfunctions.definition import check_pipeline_definitions
 
     console = _console()
     try:
         doc = load_yaml(file)
         if isinstance(doc.data, dict) and "scenario" in doc.data:
             spec, pipeline = load_scenario(file)
-            console.print(f"{file}: scenario '{spec.name}' is valid (pipeline '{pipeline.name}')")
+            check_pipeline_definitions(pipeline)
+            console.print(f"{file}: scenario '{spec.name}' is valid (pipeline '{pipeline.name}')", markup=False)
         else:
             pipeline = load_pipeline(file)
-            console.print(f"{file}: pipeline '{pipeline.name}' is valid")
+            check_pipeline_definitions(pipeline)
+            console.print(f"{file}: pipeline '{pipeline.name}' is valid", markup=False)
     except PipemuError as error:
         raise _fail(error, _console(stderr=True)) from None
 

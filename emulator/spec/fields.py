@@ -13,6 +13,7 @@ import datetime as dt
 import difflib
 import functools
 import math
+import re
 import string
 import uuid
 from collections.abc import Iterator, Sequence
@@ -176,8 +177,16 @@ class TemplateField(Strict):
         return value
 
 
+MAX_TEMPLATE_WIDTH = 1000  # widths and precisions in a template's format specs; '{id:>999999999999}' is a bomb
+_NUMBER = re.compile(r"\d+")
+
+
 def template_names(template: str) -> list[str]:
-    """The sibling fields ``template`` refers to: ``"{user.id}:{ts}"`` -> ``["user", "ts"]``."""
+    """The sibling fields ``template`` refers to: ``"{user}:{ts}"`` -> ``["user", "ts"]``.
+
+    A placeholder is a field name with an optional conversion and a literal format spec: no attribute or index
+    access (``{a.__class__}`` reaches Python internals), no fields inside the spec, widths up to
+    ``MAX_TEMPLATE_WIDTH``, so filling a template never costs more than the text it makes."""
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError as exc:
@@ -186,10 +195,17 @@ def template_names(template: str) -> list[str]:
     for _, field, spec, _ in parts:
         if field is None:
             continue
-        head = field.split(".", 1)[0].split("[", 1)[0]
-        names.append("" if head.isdigit() else head)
+        if "." in field or "[" in field:
+            raise rule_error(f"template placeholder {{{field}}} reads an attribute or an item",
+                             hint="a placeholder names a field only, e.g. {user_id}; build nested values with "
+                             "{object: ...} instead")
+        names.append("" if field.isdigit() else field)
         if spec and "{" in spec:
-            names.extend(template_names(spec))  # '{amount:{width}}' also reads 'width'
+            raise rule_error(f"template placeholder {{{field}:{spec}}} reads a field inside its format spec",
+                             hint="write the format spec out, e.g. {amount:>8}")
+        if spec and any(int(n) > MAX_TEMPLATE_WIDTH for n in _NUMBER.findall(spec)):
+            raise rule_error(f"template format spec '{spec}' is wider than {MAX_TEMPLATE_WIDTH}",
+                             hint=f"widths and precisions go up to {MAX_TEMPLATE_WIDTH}")
     return names
 
 

@@ -27,13 +27,13 @@ RESERVED_ENV = frozenset({
     "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })
-_PROJECT_MARKERS = ("pyproject.toml", ".git", "pipemu.toml")
+PROJECT_MARKERS = ("pyproject.toml", ".git", "pipemu.toml")
 
 
 def project_root(start: Path) -> Path:
     """The nearest ancestor of ``start`` that looks like a project (pyproject.toml, .git), else ``start``."""
     for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
             return folder
     return start
 

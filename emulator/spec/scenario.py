@@ -10,7 +10,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 from emulator.spec.expectations import CountsSpec, FatesSpec, OrderSpec, OutputsSpec
 from emulator.spec.fields import FakerField, FieldSpec, check_locale, check_template_order, make_probe, walk_fields
 from emulator.spec.mapping import split_ref
-from emulator.spec.pipeline import PipelineSpec, load_pipeline
+from emulator.spec.pipeline import PROJECT_MARKERS, PipelineSpec, load_pipeline, project_root
 from emulator.spec.providers import ProviderClass, load_providers
 from emulator.spec.refs import check_reference
 from emulator.spec.traffic import FaultsSpec, RateSpec
@@ -209,6 +209,19 @@ class ExpectSpec(Strict):
     order: OrderSpec | None = None
 
 
+def _refuse_foreign_pipeline(path: Path, base: Path) -> None:
+    """A scenario names a pipeline file of its own project, never some other file on the machine: a shared
+    scenario must not make pipemu read (and quote in an error) ``/etc/passwd`` or ``~/.aws/credentials``.
+    Inside a project (pyproject.toml, .git, pipemu.toml) the file must be in it; anywhere it must be YAML."""
+    root = project_root(base)
+    if any((root / marker).exists() for marker in PROJECT_MARKERS) and not path.is_relative_to(root):
+        raise rule_error(f"pipeline file {path} is outside the project directory {root}",
+                         hint="keep the pipeline inside the project (symlinks are followed)")
+    if path.suffix not in (".yaml", ".yml"):
+        raise rule_error(f"pipeline file {path} is not a .yaml or .yml file",
+                         hint="a scenario's 'pipeline:' names the pipeline's YAML file")
+
+
 class ScenarioSpec(Strict):
     name: str = Field(alias="scenario", min_length=1)
     pipeline: Path
@@ -232,6 +245,7 @@ class ScenarioSpec(Strict):
         if not path.is_absolute():
             path = (Path(base) if base is not None else Path.cwd()) / path
         path = path.resolve()
+        _refuse_foreign_pipeline(path, Path(base).resolve() if base is not None else Path.cwd())
         if not path.is_file():
             where = f"the scenario file's directory ({base})" if base is not None else "the current directory"
             state = "is not a file" if path.exists() else "does not exist"

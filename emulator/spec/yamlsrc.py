@@ -3,6 +3,11 @@
 The file is composed into nodes with ``yaml.SafeLoader`` (so nothing executes), then walked into plain Python
 data and a map from key path to 1-based line, so that any later complaint (pydantic, cross references) can
 name the file, the line and a dotted key path such as ``mappings[0].batch_size``.
+
+Hostile input is refused before it costs anything: a file over ``MAX_BYTES`` is not read, and a document whose
+aliases would expand it by more than ``MAX_ALIAS_VALUES`` values (a "billion laughs" bomb: nine aliases of nine
+aliases... is 10^9 values from a few hundred bytes) is refused after composition, which keeps every alias as
+one shared node, so counting the expansion costs one pass over the distinct nodes.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ KeyPath = tuple[str | int, ...]
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAX_DEPTH = 200
+# AWS caps a state machine definition at 1 MiB (Step Functions quotas, "Maximum definition size"); no pipeline
+# or scenario file comes near it.
+MAX_BYTES = 1024 * 1024
+# What aliases may add to a document, in values: generous for anchors shared across sections.
+MAX_ALIAS_VALUES = 100_000
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -93,6 +103,7 @@ def load_yaml(path: str | Path, *, what: str = "file") -> YamlDoc:
             if found:
                 hint += f"; YAML files in it: {', '.join(found)}"
         raise ConfigError(f"{what} is not a file", file=file, hint=hint)
+    check_size(file, what)
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -102,9 +113,29 @@ def load_yaml(path: str | Path, *, what: str = "file") -> YamlDoc:
     return parse_yaml(text, file=file, what=what)
 
 
+def check_size(file: Path, what: str) -> None:
+    """Refuse a file over ``MAX_BYTES`` without reading it."""
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror}", file=file) from None
+    if size > MAX_BYTES:
+        raise _too_big(file, what, size)
+
+
+def _too_big(file: Path, what: str, size: int) -> ConfigError:
+    return ConfigError(
+        f"{what} is {size:,} bytes, over the limit of {MAX_BYTES:,} bytes", file=file,
+        hint="pipemu reads pipelines, scenarios and definitions of up to 1 MiB (AWS's limit for a state machine "
+        "definition); generate large data with events.fields instead of writing it out",
+    )
+
+
 def parse_yaml(text: str, *, file: str | Path, what: str = "file") -> YamlDoc:
     """Parse YAML text (already read) into a ``YamlDoc``."""
     source = Path(file)
+    if len(text) > MAX_BYTES:
+        raise _too_big(source, what, len(text.encode("utf-8", errors="replace")))
     loader = yaml.SafeLoader(text)
     try:
         try:
@@ -113,6 +144,7 @@ def parse_yaml(text: str, *, file: str | Path, what: str = "file") -> YamlDoc:
                 raise ConfigError(
                     f"{what} is empty", file=source, line=1, hint="expected a mapping of keys to values"
                 )
+            _check_expansion(root, source, what)
             walker = _Walker(loader, source)
             data = walker.value(root, (), 0)
         finally:
@@ -124,12 +156,51 @@ def parse_yaml(text: str, *, file: str | Path, what: str = "file") -> YamlDoc:
     except RecursionError:
         raise ConfigError("invalid YAML: nested too deeply", file=source) from None
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"a single value ({data!r:.40})"
+        # The value itself is not quoted: the file may be anything the user pointed at (e.g. not YAML at all).
+        kind = "a list" if isinstance(data, list) else f"a single value (of type {type(data).__name__})"
         raise ConfigError(
             f"top level of the {what} is {kind}", file=source, line=root.start_mark.line + 1,
             hint="expected a mapping of keys to values, e.g. 'pipeline: NAME'",
         )
     return YamlDoc(file=source, data=data, lines=walker.lines)
+
+
+def _check_expansion(root: Node, file: Path, what: str) -> None:
+    """Refuse a document whose aliases expand it by more than ``MAX_ALIAS_VALUES`` values.
+
+    Composition shares one node per anchor, so the expanded size of every node is computed once (memoised by
+    identity) over the distinct nodes: linear in the file, whatever the aliases would expand to."""
+    expanded: dict[int, int] = {}
+    started: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in expanded or (not children_done and id(node) in started):
+            continue
+        children = _children(node)
+        if not children_done:
+            started.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in expanded)
+            continue
+        # A child still missing here is an ancestor (a recursive alias): the walker reports that one.
+        expanded[id(node)] = 1 + sum(expanded.get(id(child), 1) for child in children)
+    added = expanded[id(root)] - len(started)
+    if added > MAX_ALIAS_VALUES:
+        raise ConfigError(
+            f"invalid YAML: aliases expand the {what} by {added:,} values, over the limit of "
+            f"{MAX_ALIAS_VALUES:,}", file=file, line=1,
+            hint="an alias (*name) repeats its anchor's whole value; nested aliases multiply (a 'billion laughs' "
+            "document); write the values out or reuse fewer levels of anchors",
+        )
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _malformed(exc: yaml.MarkedYAMLError, file: Path) -> ConfigError:

@@ -140,17 +140,81 @@ def load_definition(path: str | Path) -> YamlDoc:
     return doc
 
 
+_STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+_TERMINAL = ("Choice", "Succeed", "Fail")  # these end or branch without Next/End
+_ASL = "https://states-language.net/spec.html"
+
+
+def check_structure(doc: YamlDoc) -> None:
+    """The transitions of a definition hold together: ``StartAt`` and every ``Next``, ``Default`` and Catch
+    target name a state of the same scope (a Parallel branch or a Map's processor is its own scope), every
+    state has a known ``Type``, and every state that neither branches nor ends says ``Next`` or ``End``.
+    CreateStateMachine refuses such a definition on AWS (``InvalidDefinition``); moto accepts it."""
+    _check_scope(doc, doc.data, ())
+
+
+def _check_scope(doc: YamlDoc, machine: Any, at: KeyPath) -> None:
+    if not isinstance(machine, dict) or not isinstance(machine.get("States"), dict) or not machine["States"]:
+        raise doc.error("a state machine needs 'States', a mapping of state names to states", (*at, "States"),
+                        hint=f"{_ASL}#toplevelfields")
+    states: dict[str, Any] = machine["States"]
+    _target(doc, states, machine.get("StartAt"), (*at, "StartAt"))
+    for name, state in states.items():
+        here: KeyPath = (*at, "States", name)
+        if not isinstance(state, dict):
+            raise doc.error(f"state '{name}' is not a mapping", here)
+        kind = state.get("Type")
+        if kind not in _STATE_TYPES:
+            raise doc.error(f"state '{name}' has Type {kind!r}", (*here, "Type"),
+                            hint=close_match_hint(str(kind), _STATE_TYPES, what="state types"))
+        for where, value in _transitions(state):
+            _target(doc, states, value, (*here, *where))
+        if kind not in _TERMINAL and "Next" not in state and state.get("End") is not True:
+            raise doc.error(f"state '{name}' has neither Next nor End: true", here,
+                            hint=f"every {kind} state goes on (Next) or ends the execution (End: true)")
+        for index, branch in enumerate(state.get("Branches") or []):
+            _check_scope(doc, branch, (*here, "Branches", index))
+        for scope in ("ItemProcessor", "Iterator"):
+            if scope in state:
+                _check_scope(doc, state[scope], (*here, scope))
+
+
+def _transitions(state: dict[str, Any]) -> Iterator[tuple[KeyPath, Any]]:
+    if "Next" in state:
+        yield ("Next",), state["Next"]
+    for index, rule in enumerate(state.get("Choices") or []):
+        if isinstance(rule, dict):
+            yield ("Choices", index, "Next"), rule.get("Next")
+    if "Default" in state:
+        yield ("Default",), state["Default"]
+    for index, rule in enumerate(state.get("Catch") or []):
+        if isinstance(rule, dict):
+            yield ("Catch", index, "Next"), rule.get("Next")
+
+
+def _target(doc: YamlDoc, states: dict[str, Any], name: Any, path: KeyPath) -> None:
+    if isinstance(name, str) and name in states:
+        return
+    what = path[-1]
+    shown = f"'{name}'" if isinstance(name, str) else "nothing"
+    raise doc.error(f"{what} names {shown}, which is not a state here", path,
+                    hint=close_match_hint(str(name), states, what="states in this scope"))
+
+
 def check_pipeline_definitions(spec: PipelineSpec) -> None:
-    """Every state machine definition of a pipeline is ASL whose references name declared resources (what deploy
-    checks, without deploying: for validation commands)."""
+    """Every state machine definition of a pipeline is ASL whose transitions hold together and whose references
+    name declared resources (what deploy checks, without deploying: for validation commands)."""
     refs = References.declared_in(spec)
     for machine in spec.state_machines.values():
-        check_references(load_definition(machine.definition), refs)
+        doc = load_definition(machine.definition)
+        check_structure(doc)
+        check_references(doc, refs)
 
 
 def render_definition(path: str | Path, refs: References) -> str:
     """The definition as JSON text for CreateStateMachine, every reference replaced by its value."""
     doc = load_definition(path)
+    check_structure(doc)
     check_references(doc, refs)
     return json.dumps(_substitute(doc.data, refs), indent=2)
 
@@ -172,5 +236,5 @@ def state_names(definition: dict[str, Any]) -> set[str]:
 
 __all__ = [
     "KINDS", "REFERENCE", "Reference", "References", "check_pipeline_definitions", "check_references",
-    "load_definition", "references_in", "render_definition", "state_names",
+    "check_structure", "load_definition", "references_in", "render_definition", "state_names",
 ]

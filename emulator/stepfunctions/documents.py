@@ -11,13 +11,14 @@ import json
 from pathlib import Path
 
 from emulator.errors import ConfigError
-from emulator.spec.yamlsrc import YamlDoc, load_yaml, parse_yaml
+from emulator.spec.yamlsrc import YamlDoc, check_size, load_yaml, parse_yaml
 
 
 def _read(file: Path, what: str) -> str:
     if not file.is_file():
         state = "is not a file" if file.exists() else "not found"
         raise ConfigError(f"{what} {state}", file=file)
+    check_size(file, what)  # before reading: json.loads has no limit of its own
     try:
         return file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -199,7 +199,8 @@ def test_without_a_scenario_paths_are_relative_to_the_current_directory(tmp_path
     assert [cls.__name__ for cls in spec.provider_classes] == ["ShopProvider"]
     # A model holding this one validates it again, from elsewhere: the classes stay, nothing is re-imported.
     monkeypatch.chdir(Path(__file__).parent)
-    data = {"scenario": "x", "pipeline": __file__, "source": "stream/s", "events": spec, "expect": {},
+    pipeline = Path(__file__).parents[2] / "fixtures" / "clickstream" / "pipeline.yaml"
+    data = {"scenario": "x", "pipeline": str(pipeline), "source": "stream/s", "events": spec, "expect": {},
             "source_path": __file__}
     held = ScenarioSpec.model_validate(data)
     assert held.events.provider_classes == spec.provider_classes

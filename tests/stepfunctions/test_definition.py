@@ -152,7 +152,9 @@ def test_deploy_creates_the_state_machine_with_arns_filled_in(pipemu, tmp_path: 
 
 
 def test_a_definition_the_backend_refuses_is_a_config_error_naming_the_file(pipemu, tmp_path: Path) -> None:
-    definition = write(tmp_path, "sm.json", json.dumps({"StartAt": "A", "States": {"A": {"Type": "Bogus"}}}))
+    # Transitions hold together (pipemu's own check passes); the interpreter refuses the Task without Resource.
+    no_resource = {"StartAt": "A", "States": {"A": {"Type": "Task", "End": True}}}
+    definition = write(tmp_path, "sm.json", json.dumps(no_resource))
     pipeline = write(tmp_path, "pipeline.yaml", "pipeline: p\nstate_machines:\n  flow: {definition: sm.json}\n")
     with pytest.raises(ConfigError) as info:
         pipemu.deploy(pipeline)
