@@ -90,14 +90,23 @@ def zip_code(code_dir: Path) -> bytes:
 def check_handler_file(spec: PipelineSpec, name: str) -> None:
     """The handler's module must exist in the code directory: fail at deploy, before any event is sent."""
     fn = spec.functions[name]
-    module = fn.handler.rsplit(".", 1)[0].replace(".", "/")
-    candidates = [fn.code / f"{module}.py", fn.code / module / "__init__.py"]
+    if fn.runtime.startswith("nodejs"):
+        # Node.js: the part of the name before the first dot after the last "/" names a file tried as is,
+        # then with .js, .mjs and .cjs (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html).
+        folder, _, leaf = fn.handler.rpartition("/")
+        module = f"{folder}/{leaf.split('.', 1)[0]}" if folder else leaf.split(".", 1)[0]
+        candidates = [fn.code / f"{module}{ext}" for ext in (".js", ".mjs", ".cjs", "")]
+        expected = f"{module}.js or {module}.mjs"
+    else:
+        module = fn.handler.rsplit(".", 1)[0].replace(".", "/")
+        candidates = [fn.code / f"{module}.py", fn.code / module / "__init__.py"]
+        expected = candidates[0].name
     if not any(c.is_file() for c in candidates):
         raise ConfigError(
             f"handler module '{module}' not found in {fn.code}",
             file=spec.source_path,
             key=f"functions.{name}.handler",
-            hint=f"expected {candidates[0].name} in the code directory; handler is 'module.function'",
+            hint=f"expected {expected} in the code directory; handler is 'module.function'",
         )
 
 

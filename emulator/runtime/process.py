@@ -49,7 +49,8 @@ class Outcome:
 
 class WorkerProcess:
     """``prestart=("boto3",)`` starts a worker for no function yet: it imports those modules and waits for
-    ``assign`` (the runtime keeps a few ready; see ``LambdaRuntime``)."""
+    ``assign`` (the runtime keeps a few ready; see ``LambdaRuntime``). ``command`` is the worker program
+    (default: this Python's ``-m emulator.runtime.worker``); the fd flags are appended to it."""
 
     def __init__(
         self,
@@ -60,6 +61,7 @@ class WorkerProcess:
         extra_args: Sequence[str],
         memory_mb: int,
         prestart: Sequence[str] = (),
+        command: Sequence[str] = (),
     ) -> None:
         self.generation = generation
         self.log_stream_name = ""  # set by the runtime when the worker becomes a function's environment
@@ -69,9 +71,7 @@ class WorkerProcess:
         evt_r, evt_w = os.pipe()
         out_r, out_w = os.pipe()
         argv = [
-            sys.executable,
-            "-m",
-            "emulator.runtime.worker",
+            *(command or (sys.executable, "-m", "emulator.runtime.worker")),
             "--cmd-fd",
             str(cmd_r),
             "--evt-fd",

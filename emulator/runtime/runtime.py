@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import shutil
-import site
 import tempfile
 import threading
 import time
@@ -24,9 +24,10 @@ from types import TracebackType
 
 from emulator.clock import Clock, ScaledClock
 from emulator.errors import HandlerError, HarnessError
-from emulator.runtime import awsformat
+from emulator.runtime import awsformat, interpreters
 from emulator.runtime.codecache import CodeCache
-from emulator.runtime.environment import neutral_environment, worker_environment
+from emulator.runtime.environment import neutral_environment
+from emulator.runtime.launch import host_import_path, plan
 from emulator.runtime.pool import WorkerPool
 from emulator.runtime.process import Outcome, WorkerProcess
 from emulator.runtime.spares import PRESTART, SpareWorkers
@@ -37,19 +38,14 @@ from emulator.runtime.stats import StatsBook
 # timeout. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
 INIT_TIMEOUT_S = 10.0
 
-_RUNTIME_DIR = Path(__file__).resolve().parent
-_IMPORT_ROOT = str(_RUNTIME_DIR.parent.parent)  # the directory holding the `emulator` package
-
-
-def _worker_import_path() -> str | None:
-    """What the worker needs on PYTHONPATH to import ``emulator`` (and drops again before loading the
-    handler): nothing when pipemu is installed into site-packages, which the handler must keep anyway."""
-    site_dirs = {str(Path(p).resolve()) for p in [*site.getsitepackages(), site.getusersitepackages()]}
-    return None if _IMPORT_ROOT in site_dirs else _IMPORT_ROOT
+log = logging.getLogger(__name__)
 
 
 class LambdaRuntime:
     """Context manager; ``close()`` kills every worker (also when the block raises). Thread-safe.
+
+    Each function runs on the interpreter its runtime names, or the nearest one installed (see
+    ``interpreters.py``; a substitution is logged once per runtime as a warning).
 
     ``region`` is the emulator's region, kept for callers; a worker's AWS_REGION comes from its
     ``FunctionSpec.region``, as each Lambda function lives in one region. ``work_dir`` (default: a temporary
@@ -78,7 +74,8 @@ class LambdaRuntime:
         self._home = self._work_dir / "home"
         self._home.mkdir(parents=True, exist_ok=True)
         self._code = CodeCache(self._work_dir / "code")
-        self._import_path = _worker_import_path()
+        self._import_path = host_import_path()
+        self._announced: set[str] = set()
         self._lock = threading.Lock()
         self._pools: dict[str, WorkerPool[WorkerProcess]] = {}
         self._stats = StatsBook()
@@ -221,26 +218,24 @@ class LambdaRuntime:
                 self._in_flight -= 1
 
     def _spawn(self, fn: FunctionSpec) -> WorkerProcess:
+        interpreter = interpreters.resolve(fn.runtime)
+        self._announce(interpreter)
         log_stream = awsformat.log_stream_name(self._clock.now(), fn.version)
         task_root = self._code.task_root(fn.name, fn.code_sha256, fn.code_zip)
-        env = worker_environment(
+        launch = plan(
             fn,
+            interpreter,
             task_root=task_root,
-            runtime_dir=_RUNTIME_DIR,
             home=self._home,
             endpoint_url=self.endpoint_url,
             log_stream_name=log_stream,
-            import_path=self._import_path,
         )
-        args = ["--drop-path", self._import_path] if self._import_path else []
-        user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else ""
-        if user_site and Path(user_site).is_dir():  # HOME is replaced, so the worker would not find it itself
-            args += ["--add-path", user_site]
-        spare = self._spares.take(fn.environment, task_root)
+        spare = self._spares.take(fn.environment, task_root) if interpreter.host else None
         if spare is not None:
             try:
                 spare.assign(
-                    generation=fn.generation(), env=env, cwd=task_root, extra_args=args, memory_mb=fn.memory_mb
+                    generation=fn.generation(), env=launch.env, cwd=task_root, extra_args=launch.args,
+                    memory_mb=fn.memory_mb,
                 )
                 spare.log_stream_name = log_stream
                 return spare
@@ -248,12 +243,20 @@ class LambdaRuntime:
                 spare.close()
         try:
             worker = WorkerProcess(
-                generation=fn.generation(), env=env, cwd=task_root, extra_args=args, memory_mb=fn.memory_mb
+                generation=fn.generation(), env=launch.env, cwd=task_root, extra_args=launch.args,
+                memory_mb=fn.memory_mb, command=launch.command,
             )
             worker.log_stream_name = log_stream
             return worker
         except OSError as e:
             raise HarnessError(f"could not start a worker process for {fn.name!r}: {e}") from e
+
+    def _announce(self, interpreter: interpreters.Interpreter) -> None:
+        with self._lock:
+            if not interpreter.note or interpreter.runtime in self._announced:
+                return
+            self._announced.add(interpreter.runtime)
+        log.warning("%s", interpreter.note)
 
     def _result(
         self, fn: FunctionSpec, request_id: str, outcome: Outcome, init: Outcome | None

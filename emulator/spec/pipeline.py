@@ -16,7 +16,9 @@ from emulator.spec.mapping import MappingSpec, ScalingConfig, split_ref
 from emulator.spec.validation import Strict, load_document, rule_error
 
 HANDLER_PATTERN = r"^[A-Za-z_][\w./-]*\.[A-Za-z_]\w*$"
-Runtime = Literal["python3.9", "python3.10", "python3.11", "python3.12", "python3.13"]
+Runtime = Literal[
+    "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "nodejs18.x", "nodejs20.x", "nodejs22.x"
+]
 
 # Lambda refuses to create a function that sets these
 # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
