@@ -43,6 +43,7 @@ def doctor_rows() -> list[tuple[str, bool, str]]:
     rows: list[tuple[str, bool, str]] = []
     py = sys.version_info
     rows.append(("Python", py >= (3, 11), f"{py.major}.{py.minor}.{py.micro} (needs 3.11+)"))
+    rows += _runtime_rows()
     moto = _version("moto")
     rows.append(("moto", moto == "5.2.5", f"{moto} (pipemu's embedded seams are written for 5.2.5)"))
     for package in ("boto3", "faker", "testcontainers"):
@@ -67,10 +68,24 @@ def doctor_rows() -> list[tuple[str, bool, str]]:
     return rows
 
 
+def _runtime_rows() -> list[tuple[str, bool, str]]:
+    """The Lambda runtimes the embedded backend can serve here, and on which interpreter."""
+    from emulator.runtime import interpreters
+
+    rows: list[tuple[str, bool, str]] = []
+    for runtime, served in interpreters.served().items():
+        if isinstance(served, interpreters.Interpreter):
+            rows.append((f"runtime {runtime}", True, served.note or f"runs on {served.label}"))
+        else:
+            rows.append((f"runtime {runtime}", False, f"{served.message} ({served.hint})"))
+    return rows
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def doctor() -> None:
-        """Check Python, moto, Docker, LocalStack token and what each backend needs."""
+        """Check Python, the Lambda runtimes served here, moto, Docker, LocalStack token and what each backend
+        needs."""
         rows = doctor_rows()
         table = Table(title="pipemu doctor")
         table.add_column("check")

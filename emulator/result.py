@@ -155,9 +155,14 @@ class RunResult:
     def summary(self) -> str:
         lines = [f"scenario {self.scenario}: {'PASSED' if self.passed else 'FAILED'} (seed {self.seed})"]
         lines += [f"  {'ok  ' if e.passed else 'FAIL'} {e.describe()}" for e in self.expectations]
+        lines += [f"  note: {note}" for note in self.runtime_notes()]
         if not self.passed:
             lines.append(f"  replay with: {self.command}")
         return "\n".join(lines)
+
+    def runtime_notes(self) -> list[str]:
+        """One line per runtime that ran on another interpreter version than the one it names."""
+        return sorted({str(f["runtime_note"]) for f in self.functions.values() if f.get("runtime_note")})
 
     def write(self, report_dir: Path) -> Path:
         report_dir.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,7 @@ from emulator.replay.sources import (
     scenario_events,
 )
 from emulator.result import RunResult
+from emulator.runtime import interpreters
 from emulator.spec.pipeline import PipelineSpec
 from emulator.spec.scenario import ScenarioSpec, load_scenario
 from emulator.spec.traffic import RateSpec
@@ -387,19 +388,20 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
         ledger=ledger,
         deployment=run.deployment,
         timed_out=timed_out,
-        **_driven_figures(run.driven),
+        **_driven_figures(run),
     )
 
 
-def _driven_figures(driven_part: DrivenBackend | None) -> dict[str, Any]:
+def _driven_figures(run: _Run) -> dict[str, Any]:
     """Per-mapping and per-function figures, the batch timeline and the invocations (driven backends only)."""
+    driven_part = run.driven
     if driven_part is None or driven_part.esm is None:
         return {"mappings": {}, "functions": {}, "timeline": [], "invocations": []}
     mapping_stats = driven_part.esm.stats()
     return {
         "mappings": {uuid: s.as_dict() for uuid, s in mapping_stats.items()},
         "timeline": sorted(entry for s in mapping_stats.values() for entry in list(s.timeline)),
-        "functions": _function_stats(driven_part),
+        "functions": _with_runtimes(_function_stats(driven_part), run.pipeline, run.deployed()),
         "invocations": list(driven_part.invocations),
     }
 
@@ -419,6 +421,21 @@ def _function_stats(backend: DrivenBackend) -> dict[str, dict[str, Any]]:
         entry["duration_ms_p50"] = round(durations[len(durations) // 2], 3) if durations else None
         entry["duration_ms_max"] = round(durations[-1], 3) if durations else None
     return out
+
+
+def _with_runtimes(
+    functions: dict[str, dict[str, Any]], pipeline: PipelineSpec, deployment: Deployment
+) -> dict[str, dict[str, Any]]:
+    """Each function's runtime and the interpreter pipemu ran it on, with the note when they differ."""
+    for name, fn in pipeline.functions.items():
+        entry = functions.get(deployment.functions[name].rsplit(":", 1)[-1])
+        if entry is None:  # never invoked
+            continue
+        interpreter = interpreters.resolve(fn.runtime)
+        entry.update({"runtime": fn.runtime, "runs_on": interpreter.label})
+        if interpreter.note:
+            entry["runtime_note"] = interpreter.note
+    return functions
 
 
 def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:

@@ -151,8 +151,12 @@ def _function_table(data: dict[str, Any]) -> str:
             ms_value(sum(cold_ms) / len(cold_ms) if cold_ms else None),
             ms_value(sum(warm_ms) / len(warm_ms) if warm_ms else None),
         ]
-        rows.append(f"<tr><td><code>{_e(name)}</code></td>" + "".join(f'<td class="num">{_e(c)}</td>' for c in cells)
-                    + "</tr>")
+        runs_on = f'<br><span class="muted">{_e(stats["runtime"])} on {_e(stats.get("runs_on", ""))}</span>' if (
+            stats.get("runtime")) else ""
+        if stats.get("runtime_note"):
+            runs_on += f'<br><span class="muted">{_e(stats["runtime_note"])}</span>'
+        rows.append(f"<tr><td><code>{_e(name)}</code>{runs_on}</td>"
+                    + "".join(f'<td class="num">{_e(c)}</td>' for c in cells) + "</tr>")
     if not rows:
         return '<p class="muted">No function was invoked.</p>'
     head = ["invocations", "cold", "warm", "errors", "error rate", "p50", "max", "mean cold", "mean warm"]

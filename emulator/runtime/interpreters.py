@@ -44,7 +44,7 @@ RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES
 _PROBE_TIMEOUT_S = 10.0
 _PYTHON_PROBE = (
     "import importlib.util, json, sys; print(json.dumps({'version': list(sys.version_info[:3]), "
-    "'executable': sys.executable, 'boto3': importlib.util.find_spec('boto3') is not None}))"
+    "'boto3': importlib.util.find_spec('boto3') is not None}))"
 )
 WORKER_PYTHON = (3, 11)  # the oldest Python pipemu's worker runs on (it is pipemu's own code)
 
@@ -95,7 +95,7 @@ def wanted_version(runtime: str) -> tuple[int, ...]:
     raise HandlerError(f"runtime {runtime!r} is not one pipemu can run", hint=f"use one of: {', '.join(RUNTIMES)}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def resolve(runtime: str) -> Interpreter:
     """The interpreter for ``runtime``; raises ``HandlerError`` when the language has none at all."""
     language = language_of(runtime)
@@ -155,7 +155,7 @@ def _python_paths(minor: int) -> Iterator[Path]:
     yield from (d / "bin" / name for d in sorted(uv.glob(f"cpython-3.{minor}.*")))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _python_found(minor: int) -> tuple[_Found, ...]:
     """Every Python 3.``minor`` found (the harness's own left out), with what keeps it from running
     functions."""
@@ -189,9 +189,9 @@ def _probe_python(path: Path) -> _Found | None:
     elif not info["boto3"]:
         problem = (
             "cannot import boto3, which AWS's Python runtimes provide "
-            f"(`{info['executable']} -m pip install boto3` lets pipemu use it)"
+            f"(`{path} -m pip install boto3` lets pipemu use it)"
         )
-    return _Found(str(info["executable"]), version, problem)
+    return _Found(str(path), version, problem)  # the path found, so a wrapper script stays in charge
 
 
 # ---- Node.js ------------------------------------------------------------------------------------------
@@ -281,13 +281,13 @@ def _label(language: Language, found: _Found) -> str:
     return f"{name} {'.'.join(map(str, found.version))} ({found.executable})"
 
 
-def available() -> list[Interpreter]:
-    """One entry per runtime pipemu knows, for ``pipemu doctor``: what runs it here (``note`` when it is not
-    the version named). A runtime with no interpreter at all is left out."""
-    out = []
+def served() -> dict[str, Interpreter | HandlerError]:
+    """Every runtime pipemu knows, for ``pipemu doctor``: the interpreter that runs it here (its ``note`` says
+    when it is not the version named), or why none can."""
+    out: dict[str, Interpreter | HandlerError] = {}
     for runtime in RUNTIMES:
         try:
-            out.append(resolve(runtime))
-        except HandlerError:
-            continue
+            out[runtime] = resolve(runtime)
+        except HandlerError as error:
+            out[runtime] = error
     return out

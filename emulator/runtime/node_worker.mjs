@@ -263,7 +263,7 @@ function startInvocation(header, started) {
   let done = false;
   const invocation = {
     pending: null, // a callback result waiting for the event loop to empty
-    settle(error, result) {
+    settle(error, result, fatal = false) {
       if (done) {
         console.error(
           "Invocation has already been reported as done. Cannot call complete more than once per invocation.",
@@ -284,11 +284,13 @@ function startInvocation(header, started) {
         }
       }
       if (!ok) {
-        console.error("Invoke Error", formatted(error));
+        if (!fatal) console.error("Invoke Error", formatted(error));
         body = Buffer.from(JSON.stringify(errorResponse(error)), "utf8");
       }
       const durationMs = performance.now() - started;
-      send(RESULT, { ok, duration_ms: durationMs, max_rss_mb: maxRssMb() }, body);
+      const header = { ok, duration_ms: durationMs, max_rss_mb: maxRssMb() };
+      if (fatal) header.exiting = true;
+      send(RESULT, header, body);
       commands.ref();
     },
   };
@@ -380,18 +382,18 @@ process.on("beforeExit", () => {
   setImmediate(() => invocation.settle(null, pending ? pending.result : null));
 });
 
-function onFatal(label, error) {
+// As the AWS runtime: the error is logged, answers the invocation in flight, and the environment exits
+// (129 after an uncaught exception, 128 after an unhandled rejection), so the next invocation is a cold start.
+function onFatal(label, error, exitCode) {
   console.error(label, formatted(error));
-  if (current !== null) {
-    current.settle(error);
-  }
-  process.exit(129);
+  if (current !== null) current.settle(error, undefined, true);
+  process.exit(exitCode);
 }
 
-process.on("uncaughtException", (error) => onFatal("Uncaught Exception", error));
+process.on("uncaughtException", (error) => onFatal("Uncaught Exception", error, 129));
 process.on("unhandledRejection", (reason) => {
-  const error = new RuntimeError("Runtime.UnhandledPromiseRejection", String(reason?.stack ?? reason));
-  onFatal("Unhandled Promise Rejection", error);
+  const error = new RuntimeError("Runtime.UnhandledPromiseRejection", String(reason));
+  onFatal("Unhandled Promise Rejection", error, 128);
 });
 
 // ---- main ---------------------------------------------------------------------------------------------

@@ -183,6 +183,8 @@ class WorkerProcess:
         elapsed_ms = (time.monotonic() - started) * 1000
         if frame is None or frame.kind != protocol.RESULT:
             return self._crashed(logs, elapsed_ms, oom=frame is not None and frame.kind == protocol.OOM)
+        if frame.header.get("exiting"):  # the worker ends itself after this result: never reuse it
+            self._reap()
         self._drain_raw(logs)
         self._max_memory_mb = int(frame.header.get("max_rss_mb", 0))
         kind: OutcomeKind = "ok" if frame.header.get("ok") else "error"

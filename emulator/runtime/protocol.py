@@ -58,6 +58,7 @@ class ResultHeader(TypedDict):
     ok: bool
     duration_ms: float
     max_rss_mb: int
+    exiting: NotRequired[bool]  # the worker exits right after this result (Node.js: an uncaught exception)
 
 
 class Frame(NamedTuple):

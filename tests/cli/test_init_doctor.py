@@ -10,6 +10,8 @@ from pathlib import Path
 
 def pipemu(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {"PATH": os.environ["PATH"], "NO_COLOR": "1", "COLUMNS": "200"}
+    if "PYTHONPATH" in os.environ:  # the emulator package under test, not whichever one is installed
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run([sys.executable, "-m", "emulator.cli", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=180, env={**base, **(env or {})})
 
@@ -40,5 +42,6 @@ def test_settings_from_pyproject_and_environment_are_used(tmp_path: Path) -> Non
 def test_doctor_reports_each_backend_need(tmp_path: Path) -> None:
     done = pipemu("doctor", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    for check in ("Python", "moto", "Docker", "LOCALSTACK_AUTH_TOKEN", "embedded backend: ready"):
+    for check in ("Python", "runtime python3.12", "runtime nodejs20.x", "moto", "Docker", "LOCALSTACK_AUTH_TOKEN",
+                  "embedded backend: ready"):
         assert check in done.stdout

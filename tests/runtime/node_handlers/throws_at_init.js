@@ -1,0 +1,2 @@
+console.log("starting");
+throw new Error("no TABLE configured");
