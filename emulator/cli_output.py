@@ -62,6 +62,7 @@ def figures(result: Any) -> str:
         f"throughput {result.throughput_eps:.0f} events/s over {result.duration_s:.2f}s; replay rate asked "
         f"{result.replay.asked}, achieved {result.replay.achieved_rate:.0f}/s; "
         f"time scale {result.time_scale:g}"
+        + "".join(f"\nnote: {escape(note)}" for note in result.runtime_notes())
     )
 
 
