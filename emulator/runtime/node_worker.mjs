@@ -12,6 +12,7 @@
 //   (`<ISO time>\t<request id>\t<LEVEL>\t<message>`).
 // Only Node's standard library is used: this file is shipped with pipemu and runs on any Node >= 16.
 
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -346,10 +347,17 @@ async function inject(fault, timeoutMs) {
   if (fault.kind === "crash") process.kill(process.pid, "SIGKILL");
 }
 
+// A fresh X-Ray trace header per invocation, as Lambda sets _X_AMZN_TRACE_ID (the Python worker's format).
+function traceHeader() {
+  const epoch = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0");
+  return `Root=1-${epoch}-${randomBytes(12).toString("hex")};Parent=${randomBytes(8).toString("hex")};Sampled=0`;
+}
+
 async function invoke(handler, frame) {
   const started = performance.now();
   const header = frame.header;
   currentRequestId = header.request_id;
+  process.env._X_AMZN_TRACE_ID = traceHeader();
   commands.unref(); // now only the handler's own work keeps the event loop alive
   const invocation = startInvocation(header, started);
   let event;

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,13 @@ def test_node_process_sees_only_the_declared_environment(
     assert env["LAMBDA_TASK_ROOT"] == seen["cwd"] == env["NODE_PATH"]
     assert not Path(env["AWS_CONFIG_FILE"]).exists()
     assert "PYTHONPATH" not in env
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", env["_X_AMZN_TRACE_ID"])
     # every variable is one Lambda sets, one the function declares, or one a process needs to run
     declared = {"TABLE", "LOG_LEVEL"}
     host_needed = {"PATH", "LANG", "LANGUAGE", "TMPDIR"}
     unexpected = {
         k for k in env
-        if k not in declared | host_needed and not k.startswith(("AWS_", "LAMBDA_", "LC_", "_HANDLER"))
+        if k not in declared | host_needed and not k.startswith(("AWS_", "LAMBDA_", "LC_", "_HANDLER", "_X_AMZN"))
         and k not in ("TZ", "HOME", "NODE_PATH")
     }
     assert unexpected == set()
