@@ -22,31 +22,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
+from emulator.esm import control
 from emulator.runtime import FunctionSpec
 
 ChangeListener = Callable[[str, str, dict[str, Any] | None], None]
 """(uuid, "create" | "update" | "delete", configuration) after the store changed."""
-
-_KINESIS_DEFAULTS: dict[str, Any] = {
-    "BatchSize": 100,
-    "BisectBatchOnFunctionError": False,
-    "MaximumBatchingWindowInSeconds": 0,
-    "MaximumRecordAgeInSeconds": -1,
-    "MaximumRetryAttempts": -1,
-    "ParallelizationFactor": 1,
-    "TumblingWindowInSeconds": 0,
-    "FunctionResponseTypes": [],
-    "DestinationConfig": {"OnFailure": {}},
-}
-_SQS_DEFAULTS: dict[str, Any] = {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 0, "FunctionResponseTypes": []}
-_UPDATABLE = frozenset(
-    {
-        "BatchSize", "BisectBatchOnFunctionError", "DestinationConfig", "FilterCriteria", "FunctionResponseTypes",
-        "MaximumBatchingWindowInSeconds", "MaximumRecordAgeInSeconds", "MaximumRetryAttempts",
-        "ParallelizationFactor", "ScalingConfig", "TumblingWindowInSeconds",
-    }
-)
-
 
 def client_error(operation: str, code: str, message: str, status: int = 400) -> ClientError:
     """A ``ClientError`` shaped as botocore builds it from an AWS error response."""
@@ -165,26 +145,25 @@ class LocalMappingStore:
     def create(self, **kwargs: Any) -> dict[str, Any]:
         op = "CreateEventSourceMapping"
         arn = str(kwargs.get("EventSourceArn") or "")
-        service = arn.split(":")[2] if arn.count(":") >= 5 else ""
-        if service not in ("kinesis", "sqs"):
-            raise client_error(op, "InvalidParameterValueException", f"Unsupported event source: {arn!r}")
-        if not self._source_exists(arn):
-            raise client_error(op, "InvalidParameterValueException", f"Event source not found: {arn}")
+        service = control.source_kind(arn)
+        try:
+            control.check_create(arn, kwargs, source_exists=service in control.DEFAULTS and self._source_exists(arn))
+            control.check_filters(kwargs.get("FilterCriteria"))
+        except control.MappingRequestError as error:
+            raise client_error(op, error.code, error.message, error.status) from None
         fn_arn = self._function_arn(str(kwargs["FunctionName"]))  # raises ResourceNotFoundException
         if service == "kinesis" and not kwargs.get("StartingPosition"):
             raise client_error(op, "InvalidParameterValueException", "StartingPosition is required for Kinesis")
         with self._lock:
             for other in self._mappings.values():
                 if other["EventSourceArn"] == arn and other["FunctionArn"] == fn_arn:
-                    raise client_error(
-                        op, "ResourceConflictException",
-                        f"The event source arn ({arn}) and function ({fn_arn}) provided mapping already exists. "
-                        f"Please update or delete the existing mapping with UUID {other['UUID']}",
-                        409,
-                    )
+                    clash = control.conflict(arn, function_name(fn_arn), other["UUID"])
+                    raise client_error(op, clash.code, clash.message, clash.status)
             mapping_id = str(uuid.uuid4())
-            config: dict[str, Any] = dict(_KINESIS_DEFAULTS if service == "kinesis" else _SQS_DEFAULTS)
-            config.update({k: v for k, v in kwargs.items() if k in _UPDATABLE or k.startswith("StartingPosition")})
+            config: dict[str, Any] = dict(control.DEFAULTS[service])
+            config.update(
+                {k: v for k, v in kwargs.items() if k in control.UPDATABLE or k.startswith("StartingPosition")}
+            )
             config.update(
                 UUID=mapping_id,
                 FunctionArn=fn_arn,
@@ -192,12 +171,12 @@ class LocalMappingStore:
                 EventSourceMappingArn=f"arn:aws:lambda:{fn_arn.split(':')[3]}:{fn_arn.split(':')[4]}"
                 f":event-source-mapping:{mapping_id}",
                 State="Enabled" if kwargs.get("Enabled", True) else "Disabled",
-                StateTransitionReason="USER_INITIATED",
                 LastModified=datetime.now(UTC),
             )
             self._mappings[mapping_id] = config
         self._on_change(mapping_id, "create", self.get(UUID=mapping_id))
-        return {**self.get(UUID=mapping_id), "State": "Creating" if config["State"] == "Enabled" else "Disabled"}
+        created = self.get(UUID=mapping_id)
+        return {**created, "State": control.created_state(created)}
 
     def get(self, *, UUID: str) -> dict[str, Any]:
         with self._lock:
@@ -207,10 +186,7 @@ class LocalMappingStore:
                     "GetEventSourceMapping", "ResourceNotFoundException",
                     f"The resource you requested does not exist. (Service: Lambda, mapping {UUID})", 404,
                 )
-            out = dict(config)
-            if UUID in self._results or out["EventSourceArn"].split(":")[2] == "kinesis":
-                out["LastProcessingResult"] = self._results.get(UUID, "No records processed")
-            return out
+            return control.answer(config, last_processing_result=self._results.get(UUID))
 
     def list(self, **kwargs: Any) -> dict[str, Any]:
         fn = kwargs.get("FunctionName")
@@ -232,15 +208,23 @@ class LocalMappingStore:
                 raise client_error(
                     "UpdateEventSourceMapping", "ResourceNotFoundException", f"mapping {UUID} does not exist", 404
                 )
-            config.update({k: v for k, v in kwargs.items() if k in _UPDATABLE})
+            try:
+                if "FilterCriteria" in kwargs:
+                    control.check_filters(kwargs["FilterCriteria"])
+                control.check_batch_window(
+                    config["EventSourceArn"], kwargs.get("BatchSize", config.get("BatchSize")),
+                    kwargs.get("MaximumBatchingWindowInSeconds", config.get("MaximumBatchingWindowInSeconds")),
+                )
+            except control.MappingRequestError as error:
+                raise client_error("UpdateEventSourceMapping", error.code, error.message, error.status) from None
+            config.update({k: v for k, v in kwargs.items() if k in control.UPDATABLE})
             if "FunctionName" in kwargs:
                 config["FunctionArn"] = self._function_arn(str(kwargs["FunctionName"]))
             if "Enabled" in kwargs:
                 config["State"] = "Enabled" if kwargs["Enabled"] else "Disabled"
             config["LastModified"] = datetime.now(UTC)
         self._on_change(UUID, "update", self.get(UUID=UUID))
-        state = "Updating" if "Enabled" not in kwargs else ("Enabling" if kwargs["Enabled"] else "Disabling")
-        return {**self.get(UUID=UUID), "State": state}
+        return {**self.get(UUID=UUID), "State": control.updated_state(kwargs)}
 
     def delete(self, *, UUID: str) -> dict[str, Any]:
         out = {**self.get(UUID=UUID), "State": "Deleting"}

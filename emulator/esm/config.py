@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from emulator.esm.control import default_batch_size
+
 SourceKind = Literal["kinesis", "sqs"]
 
 
@@ -55,7 +57,7 @@ class MappingConfig:
             event_source_arn=arn,
             kind=kind,
             enabled=state not in ("Disabled", "Disabling"),
-            batch_size=int(config.get("BatchSize") or (100 if kind == "kinesis" else 10)),
+            batch_size=int(config.get("BatchSize") or default_batch_size(kind)),
             window_s=float(config.get("MaximumBatchingWindowInSeconds") or 0),
             starting_position=config.get("StartingPosition"),
             starting_position_timestamp=float(ts) if ts is not None else None,

@@ -5,8 +5,9 @@ setting) and SQS messages on the next send. We keep moto as the store of the map
 ``get/list_event_source_mappings`` work, but pop each mapping from the stream's or queue's
 ``lambda_event_source_mappings`` right after moto wires it, and tell pipemu's mapping manager to reconcile.
 
-We also make the API answer as AWS does (validation errors, defaults and states in responses), as recorded in
-``shared/conformance/aws-snapshots``.
+The API answers as AWS does (validation errors, defaults and states in responses): the rules live in
+``emulator.esm.control``, shared with the endpoint backend's client-side store; this seam feeds it moto's
+objects and raises its errors as moto's.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from moto.awslambda.responses import LambdaResponse
 from moto.kinesis.models import kinesis_backends
 from moto.sqs.models import sqs_backends
 
-from emulator.esm.filters import FilterPatternError, parse_filter_criteria
+from emulator.esm import control
 
 TOUCHES = (
     "moto.awslambda.models.LambdaBackend.{create,update,delete}_event_source_mapping",
@@ -67,8 +68,13 @@ class ResourceConflict(_UserError):
         super().__init__("ResourceConflictException", message)
 
 
-def _service(arn: str) -> str:
-    return arn.split(":")[2] if arn.count(":") >= 5 else ""
+def _raise(error: control.MappingRequestError) -> None:
+    if error.status == 409:
+        raise ResourceConflict(error.message) from None
+    raise InvalidParameterValue(error.message) from None
+
+
+_service = control.source_kind
 
 
 def _unwire(backend: LambdaBackend, esm: EventSourceMapping) -> None:
@@ -81,53 +87,26 @@ def _unwire(backend: LambdaBackend, esm: EventSourceMapping) -> None:
             queue.lambda_event_source_mappings.clear()
 
 
+def _source_exists(backend: LambdaBackend, arn: str) -> bool:
+    if _service(arn) == "kinesis":
+        return any(s.arn == arn for s in kinesis_backends[backend.account_id][backend.region_name].streams.values())
+    if _service(arn) == "sqs":
+        return any(q.queue_arn == arn for q in sqs_backends[backend.account_id][backend.region_name].queues.values())
+    return True  # other sources: moto's own checks
+
+
 def _validate_create(backend: LambdaBackend, spec: dict[str, Any]) -> None:
     arn = str(spec.get("EventSourceArn") or "")
-    service = _service(arn)
-    if service == "kinesis":
-        streams = kinesis_backends[backend.account_id][backend.region_name].streams.values()
-        if not any(s.arn == arn for s in streams):
-            raise InvalidParameterValue(f"Stream not found: {arn}")
-    elif service == "sqs":
-        queues = sqs_backends[backend.account_id][backend.region_name].queues.values()
-        if not any(q.queue_arn == arn for q in queues):
-            raise InvalidParameterValue(
-                "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
-                "SQS Error Message: The specified queue does not exist."
-            )
-        _validate_sqs_window(spec.get("BatchSize"), spec.get("MaximumBatchingWindowInSeconds"))
-    _validate_filters(spec.get("FilterCriteria"))
-    function_arn = backend.get_function(str(spec["FunctionName"])).function_arn
-    for other in backend._event_source_mappings.values():
-        if other.event_source_arn == arn and other.function_arn == function_arn:
-            name = str(spec["FunctionName"]).split(":")[-1]
-            if service == "sqs":
-                message = (
-                    f'An event source mapping with SQS arn (" {arn} ") and function (" {name} ") already '
-                    f"exists. Please update or delete the existing mapping with UUID {other.uuid}"
-                )
-            else:
-                message = (
-                    f'The event source arn (" {arn} ") and function (" {name} ") provided mapping already '
-                    f"exists. Please update or delete the existing mapping with UUID {other.uuid}"
-                )
-            raise ResourceConflict(message)
-
-
-def _validate_filters(criteria: Any) -> None:
-    """Lambda refuses a pattern that is not an EventBridge pattern at create and update time (AWS-recorded:
-    test_sqs_invalid_event_filter), so a poller never starts with one."""
     try:
-        parse_filter_criteria(criteria)
-    except FilterPatternError as exc:
-        raise InvalidParameterValue(str(exc)) from exc
-
-
-def _validate_sqs_window(batch_size: Any, window: Any) -> None:
-    if batch_size is not None and int(batch_size) > 10 and not window:
-        raise InvalidParameterValue(
-            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
-        )
+        if _service(arn) in control.DEFAULTS:
+            control.check_create(arn, spec, source_exists=_source_exists(backend, arn))
+        control.check_filters(spec.get("FilterCriteria"))
+        function_arn = backend.get_function(str(spec["FunctionName"])).function_arn
+        for other in backend._event_source_mappings.values():
+            if other.event_source_arn == arn and other.function_arn == function_arn:
+                raise control.conflict(arn, str(spec["FunctionName"]).split(":")[-1], other.uuid)
+    except control.MappingRequestError as error:
+        _raise(error)
 
 
 def _notify(esm: EventSourceMapping, action: str) -> None:
@@ -146,13 +125,17 @@ def _create(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
 
 def _update(self: LambdaBackend, uuid: str, spec: dict[str, Any]) -> EventSourceMapping | None:
     current = self._event_source_mappings.get(uuid)
-    if "FilterCriteria" in spec:
-        _validate_filters(spec["FilterCriteria"])
-    if current is not None and _service(current.event_source_arn) == "sqs":
-        _validate_sqs_window(
-            spec.get("BatchSize", current.batch_size),
-            spec.get("MaximumBatchingWindowInSeconds", current.max_batch_window),
-        )
+    try:
+        if "FilterCriteria" in spec:
+            control.check_filters(spec["FilterCriteria"])
+        if current is not None:
+            control.check_batch_window(
+                current.event_source_arn,
+                spec.get("BatchSize", current.batch_size),
+                spec.get("MaximumBatchingWindowInSeconds", current.max_batch_window),
+            )
+    except control.MappingRequestError as error:
+        _raise(error)
     esm = _originals["update"](self, uuid, spec)
     if esm is not None:
         _unwire(self, esm)
@@ -168,71 +151,53 @@ def _delete(self: LambdaBackend, uuid: str) -> EventSourceMapping | None:
     return esm  # type: ignore[no-any-return]
 
 
-def _kinesis_configuration(esm: EventSourceMapping, base: dict[str, Any]) -> dict[str, Any]:
+def _kinesis_fields(esm: EventSourceMapping) -> dict[str, Any]:
     destination = dict((esm.destination_config or {}).get("OnFailure") or {})
     config: dict[str, Any] = {
-        "BatchSize": esm.batch_size,
         "BisectBatchOnFunctionError": bool(esm.bisect_on_error),
         "DestinationConfig": {"OnFailure": destination},
-        "EventSourceArn": esm.event_source_arn,
-        "EventSourceMappingArn": esm.arn,
-        "FunctionArn": esm.function_arn,
-        "FunctionResponseTypes": list(esm.function_response_types or []),
-        "LastModified": base["LastModified"],
-        "LastProcessingResult": _processing_results.get(esm.uuid, "No records processed"),
-        "MaximumBatchingWindowInSeconds": int(esm.max_batch_window or 0),
         "MaximumRecordAgeInSeconds": -1 if esm.max_record_age is None else int(esm.max_record_age),
         "MaximumRetryAttempts": -1 if esm.max_retry_attempts is None else int(esm.max_retry_attempts),
         "ParallelizationFactor": int(esm.parallelization_factor or 1),
         "StartingPosition": esm.starting_position,
-        "State": "Enabled" if esm.enabled else "Disabled",
-        "StateTransitionReason": "User action",
         "TumblingWindowInSeconds": int(esm.tumbling_window or 0),
-        "UUID": esm.uuid,
     }
     if esm.starting_position_timestamp is not None:
         config["StartingPositionTimestamp"] = esm.starting_position_timestamp
     return config
 
 
-def _sqs_configuration(esm: EventSourceMapping, base: dict[str, Any]) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "BatchSize": esm.batch_size,
-        "EventSourceArn": esm.event_source_arn,
-        "EventSourceMappingArn": esm.arn,
-        "FunctionArn": esm.function_arn,
-        "FunctionResponseTypes": list(esm.function_response_types or []),
-        "LastModified": base["LastModified"],
-        "MaximumBatchingWindowInSeconds": int(esm.max_batch_window or 0),
-        "State": "Enabled" if esm.enabled else "Disabled",
-        "StateTransitionReason": "USER_INITIATED",
-        "UUID": esm.uuid,
-    }
-    if esm.scaling_config:
-        config["ScalingConfig"] = esm.scaling_config
-    return config
-
-
 def _get_configuration(self: EventSourceMapping) -> dict[str, Any]:
+    """moto's mapping in the fields AWS answers (the rest of the answer is ``control.answer``'s)."""
     base = _originals["get_configuration"](self)
     service = _service(self.event_source_arn)
-    if service == "kinesis":
-        config = _kinesis_configuration(self, base)
-    elif service == "sqs":
-        config = _sqs_configuration(self, base)
-    else:
+    if service not in control.DEFAULTS:
         return base  # type: ignore[no-any-return]
+    config: dict[str, Any] = {
+        "BatchSize": self.batch_size,
+        "EventSourceArn": self.event_source_arn,
+        "EventSourceMappingArn": self.arn,
+        "FunctionArn": self.function_arn,
+        "FunctionResponseTypes": list(self.function_response_types or []),
+        "LastModified": base["LastModified"],
+        "MaximumBatchingWindowInSeconds": int(self.max_batch_window or 0),
+        "State": "Enabled" if self.enabled else "Disabled",
+        "UUID": self.uuid,
+    }
+    if service == "kinesis":
+        config.update(_kinesis_fields(self))
+    elif self.scaling_config:
+        config["ScalingConfig"] = self.scaling_config
     if self.filter_criteria:
         config["FilterCriteria"] = self.filter_criteria
-    return dict(sorted(config.items()))
+    return control.answer(config, last_processing_result=_processing_results.get(self.uuid))
 
 
 def _respond_create(self: LambdaResponse) -> tuple[int, dict[str, Any], str]:
     """AWS answers 202 with a transitional state: ``Creating`` (SQS created disabled: ``Disabled``)."""
     _status, headers, body = _originals["respond_create"](self)
     config = json.loads(body)
-    if not (config.get("State") == "Disabled" and _service(config.get("EventSourceArn", "")) == "sqs"):
-        config["State"] = "Creating"
+    config["State"] = control.created_state(config)
     headers["status"] = 202
     return 202, headers, json.dumps(config)
 
@@ -243,11 +208,7 @@ def _respond_update(self: LambdaResponse) -> tuple[int, dict[str, Any], str]:
     if status != 202:
         return status, headers, body
     config = json.loads(body)
-    requested = self.json_body.get("Enabled")
-    if requested is not None:
-        config["State"] = "Enabling" if requested else "Disabling"
-    else:
-        config["State"] = "Updating"
+    config["State"] = control.updated_state(self.json_body)
     return status, headers, json.dumps(config)
 
 
