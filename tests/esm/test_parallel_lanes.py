@@ -187,7 +187,9 @@ def test_a_stuck_key_holds_the_checkpoint_but_not_the_other_lanes() -> None:
     stuck_lane = lane_of("a", 4)
     free_keys = [k for k in KEYS if lane_of(k, 4) != stuck_lane]
     assert free_keys
-    records = stream_records(KEYS, per_key=4)
+    # every free key's first record comes before the first of "a", so the checkpoint has somewhere to stop
+    ordered = [*free_keys, "a", *(k for k in KEYS if k not in free_keys and k != "a")]
+    records = stream_records(ordered, per_key=4)
     function = SlowFunction(seconds=0.01, poison="a")
     free = {r.sequence_number for r in records if r.partition_key in free_keys}
 
@@ -199,13 +201,17 @@ def test_a_stuck_key_holds_the_checkpoint_but_not_the_other_lanes() -> None:
     try:
         # THEN every record of the other lanes was delivered
         assert free_done()
-        # and the checkpoint stays below the first record of the stuck key
+        # and the checkpoint reaches the record just before the stuck key's first one, and stops there
         first_stuck = min(int(r.sequence_number) for r in records if r.partition_key == "a")
-        checkpoint = poller.workers[0].checkpoint
-        assert checkpoint is None or int(checkpoint) < first_stuck
+        assert first_stuck == len(free_keys) + 1
+        expected = str(first_stuck - 1)
+        wait = time.monotonic() + 5
+        while poller.workers[0].checkpoint != expected and time.monotonic() < wait:
+            time.sleep(0.01)
+        assert poller.workers[0].checkpoint == expected
     finally:
         saved = poller.stop()
-    assert saved.get(SHARD) == poller.workers[0].checkpoint
+    assert saved == {SHARD: expected}
 
 
 def test_parallelization_factor_one_is_one_batch_at_a_time() -> None:

@@ -25,11 +25,11 @@ RECORDER = (
 
 
 
-def calls(pipemu) -> list[dict[str, Any]]:
+def calls(pipemu, bucket: str = "calls") -> list[dict[str, Any]]:
     s3 = pipemu.client("s3")
     out = []
-    for item in s3.list_objects_v2(Bucket="calls").get("Contents", []):
-        out.append(json.loads(s3.get_object(Bucket="calls", Key=item["Key"])["Body"].read()))
+    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        out.append(json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()))
     return out
 
 
@@ -58,8 +58,19 @@ def mapping(pipemu, arn: str, **kwargs: Any) -> str:
     return uuid
 
 
-def delivered(pipemu) -> list[int]:
-    return sorted(d["i"] for c in calls(pipemu) for d in c["data"])
+def delivered(pipemu, bucket: str = "calls") -> list[int]:
+    return sorted(d["i"] for c in calls(pipemu, bucket) for d in c["data"])
+
+
+def control(pipemu, arn: str) -> None:
+    """A second, enabled mapping (LATEST) on the same stream recording into bucket ``control``: once it has a
+    record, a mapping that should not deliver it has had the time to do so."""
+    pipemu.client("s3").create_bucket(Bucket="control")
+    create_function(pipemu, "control", RECORDER.replace("'calls'", "'control'"))
+    pipemu.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="control", StartingPosition="LATEST"
+    )
+    pipemu.backend.esm.wait_synced()
 
 
 def test_batch_size_splits_one_put_into_batches_in_sequence_order(pipemu) -> None:
@@ -164,8 +175,10 @@ def test_disable_stops_delivery_and_enable_resumes_from_the_checkpoint(pipemu) -
     assert response["State"] == "Disabling"
     pipemu.backend.esm.wait_synced()
     assert lam.get_event_source_mapping(UUID=uuid)["State"] == "Disabled"
+    control(pipemu, arn)
     put(pipemu, [{"i": 1}])
-    pipemu.backend.esm.wake()
+    # the enabled control mapping on the same stream got record 1: a live mapping had time to deliver it
+    wait_for("record 1 at the control mapping", lambda: delivered(pipemu, "control"), lambda d: d == [1])
     assert delivered(pipemu) == [0]
     lam.update_event_source_mapping(UUID=uuid, Enabled=True)
     pipemu.backend.esm.wait_synced()
@@ -179,9 +192,10 @@ def test_update_batch_size_takes_effect(pipemu) -> None:
     response = lam.update_event_source_mapping(UUID=uuid, BatchSize=50)
     assert response["State"] == "Updating"
     pipemu.backend.esm.wait_synced()
-    put(pipemu, [{"i": i} for i in range(20)])
+    assert lam.get_event_source_mapping(UUID=uuid)["BatchSize"] == 50
+    put(pipemu, [{"i": i} for i in range(20)])  # one PutRecords: all 20 are in the shard before the next read
     got = wait_for("20 records", lambda: calls(pipemu), lambda c: sum(len(x["seqs"]) for x in c) == 20)
-    assert max(len(c["seqs"]) for c in got) > 1
+    assert [len(c["seqs"]) for c in got] == [20]
 
 
 def test_deleted_mapping_stops_delivering(pipemu) -> None:
@@ -192,6 +206,7 @@ def test_deleted_mapping_stops_delivering(pipemu) -> None:
     pipemu.client("lambda").delete_event_source_mapping(UUID=uuid)
     pipemu.backend.esm.wait_synced()
     assert pipemu.backend.esm.stats()  # the mapping ran
+    control(pipemu, arn)
     put(pipemu, [{"i": 1}])
-    assert pipemu.backend.quiescent(time.monotonic())
+    wait_for("record 1 at the control mapping", lambda: delivered(pipemu, "control"), lambda d: d == [1])
     assert delivered(pipemu) == [0]

@@ -1,7 +1,10 @@
-"""Parity: the same scenario on two backends, diffed by outcome signature."""
+"""Parity: the same scenario on two backends, diffed by outcome signature, and each backend's outcome checked
+against fates computed by hand from the scenario's recorded faults (both backends run pipemu's own pollers, so
+their agreeing with each other alone would prove little)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,15 +13,60 @@ from pathlib import Path
 from emulator.parity import Signature, compare
 
 ROOT = Path(__file__).resolve().parents[2]
+POISON = Path(__file__).resolve().parent / "poison.yaml"
+ENV = {"PATH": os.environ["PATH"], "NO_COLOR": "1", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+
+# Runs in a subprocess: this pytest session already runs an embedded backend (one per process).
+_SIGNATURES = """
+import json, sys
+from emulator.parity import run_parity
+report = run_parity(sys.argv[1], ["embedded", "moto-server"])
+print(json.dumps([
+    {"backend": s.backend, "passed": s.passed, "fates": s.fates, "conditions": s.dead_letter_conditions,
+     "batch_sizes": list(s.dead_letter_batch_sizes), "outputs": s.output_count}
+    for s in report.signatures
+]))
+"""
+
+
+def hand_computed(recording: Path) -> dict[str, str]:
+    """What AWS does with each recorded event of poison.yaml: a poison record fails the handler's batch item
+    every time, so after MaximumRetryAttempts (bisected down to itself) it goes to the on-failure queue alone;
+    every other record is written to S3 once."""
+    rows = [json.loads(line) for line in recording.read_text().splitlines()[1:]]
+    return {r["key"]: "dead_lettered" if str(r.get("fault", "")).startswith("poison") else "delivered" for r in rows}
+
+
+def test_each_backend_matches_the_hand_computed_fates(tmp_path: Path) -> None:
+    recording = tmp_path / "events.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator.cli", "record", str(POISON), "-o", str(recording)],
+        capture_output=True, text=True, timeout=120, env=ENV,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    expected = hand_computed(recording)
+    poison = sum(1 for fate in expected.values() if fate == "dead_lettered")
+    assert (len(expected), poison) == (80, 4)  # seed 5: the scenario really has poison in it
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNATURES, str(POISON)], capture_output=True, text=True, timeout=600, env=ENV
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    signatures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [s["backend"] for s in signatures] == ["embedded", "moto-server"]
+    for s in signatures:
+        wrong = {k: (v, s["fates"].get(k)) for k, v in expected.items() if s["fates"].get(k) != v}
+        assert not wrong and len(s["fates"]) == len(expected), f"{s['backend']}: (expected, got) {wrong}"
+        assert s["conditions"] == {"RetryAttemptsExhausted": poison}, s["backend"]
+        assert s["batch_sizes"] == [1] * poison, s["backend"]
+        assert (s["outputs"], s["passed"]) == (len(expected) - poison, True), s["backend"]
 
 
 def test_embedded_and_a_moto_server_agree_on_clickstream() -> None:
-    # A subprocess: this pytest session already runs an embedded backend (one per process), and the CLI is how
-    # users run parity anyway.
+    # The CLI is how users run parity.
     done = subprocess.run(
         [sys.executable, "-m", "emulator.cli", "parity", str(ROOT / "scenarios" / "clickstream-smoke.yaml"),
          "--backends", "embedded,moto-server", "--count", "60"],
-        capture_output=True, text=True, timeout=300, env={"PATH": os.environ["PATH"], "NO_COLOR": "1"},
+        capture_output=True, text=True, timeout=300, env=ENV,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no difference" in done.stdout
