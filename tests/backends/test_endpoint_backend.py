@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from processes import listening
 from waiting import wait_for
 
 from emulator.backends.base import driven, make_client
@@ -59,24 +60,9 @@ def backend(moto_server: MotoServerProcess) -> Iterator[EndpointBackend]:
         b.reset()
 
 
-def _listening_addresses(port: int) -> set[str]:
-    """Local addresses with a LISTEN socket on ``port``, from /proc/net/tcp{,6}."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            local, state = line.split()[1], line.split()[3]
-            address, hex_port = local.split(":")
-            if state == "0A" and int(hex_port, 16) == port:
-                found.add(address)
-    return found
-
-
 def test_the_moto_server_listens_on_127_0_0_1_only(moto_server: MotoServerProcess) -> None:
-    assert _listening_addresses(moto_server.port) == {"0100007F"}  # 127.0.0.1, little-endian hex
+    assert moto_server.pid is not None
+    assert listening(moto_server.pid) == {("127.0.0.1", moto_server.port)}
 
 
 def test_a_moto_server_is_detected_and_driven_locally(backend: EndpointBackend) -> None:

@@ -9,42 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+from processes import alive, children, listening
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def children(pid: int) -> set[int]:
-    """Every live descendant of ``pid`` (from /proc)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                parents[int(entry.name)] = int(fields[1])
-    out, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - out
-        out |= frontier
-    return out
-
-
-def listening_ports(pid: int) -> set[int]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            link = os.readlink(fd)
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-    ports = set()
-    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
-        parts = line.split()
-        if parts[3] == "0A" and parts[9] in inodes:
-            ports.add(int(parts[1].split(":")[1], 16))
-    return ports
 
 
 def test_sigint_releases_workers_threads_and_port_within_two_seconds(tmp_path: Path) -> None:
@@ -60,8 +27,8 @@ def test_sigint_releases_workers_threads_and_port_within_two_seconds(tmp_path: P
         ports: set[int] = set()
         while time.monotonic() < deadline and not (workers and ports):
             assert proc.poll() is None, proc.communicate()
-            workers = children(proc.pid)
-            ports = listening_ports(proc.pid)
+            workers = children(proc.pid, recursive=True)
+            ports = {port for _, port in listening(proc.pid)}
             time.sleep(0.05)  # polling the condition, not waiting for the pipeline
         assert workers and ports, "the replay never got going"
 
@@ -71,9 +38,8 @@ def test_sigint_releases_workers_threads_and_port_within_two_seconds(tmp_path: P
         elapsed = time.monotonic() - interrupted
         assert code == 130, proc.communicate()
         assert elapsed < 2.0, f"took {elapsed:.2f}s to release everything after Ctrl-C"
-        assert not (workers & children(os.getpid())), "worker processes outlived the replay"
-        assert all(not Path(f"/proc/{w}").exists() or "Z" in Path(f"/proc/{w}/stat").read_text().split()[2]
-                   for w in workers)
+        assert not (workers & children(os.getpid(), recursive=True)), "worker processes outlived the replay"
+        assert not any(alive(w) for w in workers)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -3,11 +3,12 @@ stated bound. Counts are asserted, never times."""
 
 from __future__ import annotations
 
-import os
-import resource
 import threading
 from pathlib import Path
 from typing import Any
+
+import psutil
+from processes import children
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = 200
@@ -16,21 +17,12 @@ BOUNDS = {"open_files": 8, "threads": 4, "children": 2, "rss_mib": 150}
 
 
 def usage() -> dict[str, float]:
-    kids = 0
-    me = str(os.getpid())
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            kids += stat[1] == me and stat[0] != "Z"
-    rss_pages = int(Path("/proc/self/statm").read_text().split()[1])
+    me = psutil.Process()
     return {
-        "open_files": len(os.listdir("/proc/self/fd")),
+        "open_files": me.num_fds(),
         "threads": threading.active_count(),
-        "children": kids,
-        "rss_mib": rss_pages * resource.getpagesize() / 2**20,
+        "children": len(children(me.pid)),
+        "rss_mib": me.memory_info().rss / 2**20,
     }
 
 

@@ -10,6 +10,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from processes import children
+
 from emulator.runtime import FunctionSpec
 
 HANDLERS = Path(__file__).parent / "handlers"
@@ -55,21 +57,8 @@ def spec(handler: str, files: dict[str, str | bytes], name: str = "fn", **overri
 
 
 def child_pids() -> set[int]:
-    """Live (not yet reaped) children of this test process, read from /proc."""
-    me = os.getpid()
-    found: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # the command name may contain spaces; the fields after its closing ")" are fixed
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == me:
-            found.add(int(entry.name))
-    return found
+    """Children of this test process that run or are not yet reaped."""
+    return children(os.getpid(), unreaped=True)
 
 
 def process_exists(pid: int) -> bool:

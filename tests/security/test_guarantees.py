@@ -4,12 +4,13 @@ listeners, no shell, spec paths inside the project."""
 from __future__ import annotations
 
 import json
-import re
+import os
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import LOOPBACK, listening
 
 from emulator import guard
 from emulator.errors import ConfigError
@@ -73,28 +74,10 @@ def test_handlers_cannot_reach_real_aws_and_see_only_fake_credentials(pipemu: An
     assert "refused" in body["reached"]
 
 
-def _listening_inodes() -> set[str]:
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            parts = line.split()
-            if parts[3] == "0A":  # LISTEN
-                inodes.add((parts[1], parts[9]))
-    return inodes  # type: ignore[return-value]
-
-
 def test_every_listener_of_this_process_binds_loopback(pipemu: Any) -> None:
-    own = {
-        Path(f"/proc/self/fd/{fd}").readlink().as_posix()
-        for fd in (p.name for p in Path("/proc/self/fd").iterdir())
-        if Path(f"/proc/self/fd/{fd}").exists()
-    }
-    own_inodes = {m.group(1) for link in own if (m := re.match(r"socket:\[(\d+)\]", link))}
-    mine = [(addr, inode) for addr, inode in _listening_inodes() if inode in own_inodes]
+    mine = listening(os.getpid())
     assert mine, "the embedded backend should be listening"
-    for addr, _ in mine:
-        host = addr.split(":")[0]
-        assert host in ("0100007F", "00000000000000000000000001000000"), f"listener on {addr} is not loopback"
+    assert {address for address, _ in mine} <= LOOPBACK, f"listeners not on loopback: {mine}"
 
 
 def test_no_shell_anywhere_in_the_package() -> None:
