@@ -183,10 +183,11 @@ def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAM
 
 
 def _register_tools() -> None:
-    from emulator import cli_tools, cli_up
+    from emulator import cli_tools, cli_tune, cli_up
 
     cli_tools.register(app)
     cli_up.register(app)
+    cli_tune.register(app)
 
 
 _register_tools()

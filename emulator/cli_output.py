@@ -63,6 +63,7 @@ def figures(result: Any) -> str:
         f"{result.replay.asked}, achieved {result.replay.achieved_rate:.0f}/s; "
         f"time scale {result.time_scale:g}"
         + "".join(f"\nnote: {escape(note)}" for note in result.runtime_notes())
+        + (f"\n{result.cost.summary()}" if result.cost is not None else "")
     )
 
 

@@ -189,7 +189,10 @@ class Deployer:
         kinesis = self._client("kinesis")
         for name, stream in spec.streams.items():
             aws_name = self.name(name)
-            kinesis.create_stream(StreamName=aws_name, ShardCount=stream.shards)
+            if stream.mode == "on_demand":
+                kinesis.create_stream(StreamName=aws_name, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+            else:
+                kinesis.create_stream(StreamName=aws_name, ShardCount=stream.shards)
             out.stream_names[name] = aws_name
         for name, aws_name in out.stream_names.items():
 
@@ -226,6 +229,7 @@ class Deployer:
                 "Code": {"ZipFile": code},
                 "Timeout": fn.timeout,
                 "MemorySize": fn.memory,
+                "Architectures": [fn.architecture],
                 "Environment": {"Variables": dict(fn.environment)},
                 "Description": fn.description
                 or f"pipemu {spec.name} sha256:{hashlib.sha256(code).hexdigest()[:12]}",

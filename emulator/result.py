@@ -19,6 +19,7 @@ from emulator.report import write_html
 
 if TYPE_CHECKING:
     from emulator.backends.base import InvocationRecord
+    from emulator.cost.bill import Bill
 
 
 @dataclass
@@ -43,6 +44,7 @@ class RunResult:
     timeline: list[tuple[float, str, int]] = field(default_factory=list, repr=False)
     schedule: Schedule | None = None
     invocations: list[InvocationRecord] = field(default_factory=list, repr=False)
+    cost: Bill | None = None  # what the run would cost on AWS (emulator.cost)
 
     @property
     def failures(self) -> list[ExpectationResult]:
@@ -92,6 +94,7 @@ class RunResult:
             ],
             "timed_out": self.timed_out,
             "replay_command": self.command,
+            "cost": self.cost.as_dict() if self.cost is not None else None,
         }
 
     def report_data(self, *, max_points: int = 5000) -> dict[str, Any]:

@@ -21,6 +21,9 @@ from botocore.exceptions import BotoCoreError
 
 from emulator.backends.base import Backend, DrivenBackend, driven
 from emulator.backends.embedded import EmbeddedBackend
+from emulator.cost import hooks as cost_hooks
+from emulator.cost.bill import Bill
+from emulator.cost.measure import RunMeter
 from emulator.deploy import Deployer, Deployment
 from emulator.errors import ConfigError, HarnessError, WaitTimeout
 from emulator.esm.kinesis_events import StreamRecord
@@ -126,16 +129,19 @@ def run_scenario(
     progress: Progress | None = None,
     events: Iterator[GeneratedEvent] | None = None,
     recording: Path | None = None,
+    pipeline: PipelineSpec | None = None,
 ) -> RunResult:
     """Run a scenario end to end: the one entry point of the CLI, the pytest plugin and the library. ``rate``
     overrides the scenario's rate with a constant one; ``events`` replaces generation; ``recording`` is a file
-    written by ``pipemu record`` whose events are replayed as they are, faults included, without calling Faker."""
+    written by ``pipemu record`` whose events are replayed as they are, faults included, without calling Faker;
+    ``pipeline`` replaces the scenario's (``pipemu tune``)."""
     if isinstance(scenario, ScenarioSpec):
         from emulator.spec.pipeline import load_pipeline
 
-        spec, pipeline = scenario, load_pipeline(scenario.pipeline)
+        spec, loaded = scenario, pipeline or load_pipeline(scenario.pipeline)
     else:
-        spec, pipeline = load_scenario(scenario)
+        spec, loaded = load_scenario(scenario)
+    pipeline = pipeline or loaded
     if recording is not None:
         from emulator.replay.recording import read_recording
 
@@ -181,6 +187,7 @@ class _Run:
     collector: Collector | None = None
     producer: Producer | None = None
     results: list[ExpectationResult] = field(default_factory=list)  # from settle hooks (Step Functions)
+    cost_meter: RunMeter | None = None  # what the run uses in AWS's billed units, from deploy on
 
     def deployed(self) -> Deployment:
         if self.deployment is None:
@@ -233,6 +240,7 @@ def _deploy(run: _Run) -> None:
     """Deploy the pipeline and start watching its outputs and dead-letter queues."""
     spec, backend = run.spec, run.backend
     deployment = run.deployment = deploy_pipeline(backend, run.pipeline)
+    run.cost_meter = cost_hooks.start(run.driven, run.stack)  # deploying is not the pipeline's running cost
     feed: PushFeed | PollingFeed | None = None
     if spec.expect.delivered is not None:
         bucket = deployment.buckets[spec.expect.delivered.bucket]
@@ -368,7 +376,8 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
     spec, ledger = run.spec, run.ledger
     counts = ledger.counts()
     latency = summarize(ledger.latencies_ms())
-    expectations = check(spec.expect, ledger, latency, collector=run.observed()) + run.results
+    bill, cost_results = _bill(run, stats)
+    expectations = check(spec.expect, ledger, latency, collector=run.observed()) + run.results + cost_results
     last = max((t for t in ledger.delivered_at if not math.isnan(t)), default=stats.finished)
     duration = max(last, stats.finished) - stats.started
     return RunResult(
@@ -388,8 +397,15 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
         ledger=ledger,
         deployment=run.deployment,
         timed_out=timed_out,
+        cost=bill,
         **_driven_figures(run),
     )
+
+
+def _bill(run: _Run, stats: ReplayStats) -> tuple[Bill | None, list[ExpectationResult]]:
+    if run.cost_meter is None:
+        return None, cost_hooks.check_cost(run.spec.expect.cost, None)
+    return cost_hooks.settle(run.cost_meter, run.spec, run.pipeline, run.deployed(), stats, run.backend)
 
 
 def _driven_figures(run: _Run) -> dict[str, Any]:

@@ -6,13 +6,19 @@ variables, overridden by command-line flags.
     report_dir = "build/pipemu"
     time_scale = 10
     seed = 7
+    cost_region = "eu-west-1"        # the price table's region for cost figures (default us-east-1)
+    prices_file = "prices.json"      # merged over the bundled table (same shape as emulator/cost/prices.json)
+
+    [tool.pipemu.prices]             # single prices, "service.item" = USD
+    "lambda.requests_million" = 0.2
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,9 @@ class Settings:
     report_dir: Path = Path("pipemu-report")
     time_scale: float | None = None
     seed: int | None = None
+    cost_region: str = "us-east-1"
+    prices_file: Path | None = None
+    prices: dict[str, float] = field(default_factory=dict)
     source: str = "defaults"  # where the values came from, for `pipemu doctor`
 
 
@@ -40,9 +49,16 @@ def _find_pyproject(start: Path) -> Path | None:
 
 def _coerce(name: str, value: Any, *, file: Path | None, origin: str) -> Any:
     try:
-        if name == "report_dir":
+        if name in ("report_dir", "prices_file"):
             path = Path(str(value))
             return path if path.is_absolute() or file is None else file.parent / path
+        if name == "prices":
+            table = json.loads(value) if isinstance(value, str) else value
+            if not isinstance(table, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in table.values()
+            ):
+                raise ValueError('must map "service.item" to a price in USD >= 0')
+            return {str(k): float(v) for k, v in table.items()}
         if name == "time_scale":
             scale = float(value)
             if scale <= 0:
@@ -50,12 +66,13 @@ def _coerce(name: str, value: Any, *, file: Path | None, origin: str) -> Any:
             return scale
         if name == "seed":
             return int(value)
-        if name == "backend":
+        if name in ("backend", "cost_region"):
             return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(
             f"bad value {value!r} for {name}: {exc}", file=file or origin, key=name,
-            hint="backend: a name; report_dir: a path; time_scale: a number > 0; seed: an integer",
+            hint="backend, cost_region: a name; report_dir, prices_file: a path; time_scale: a number > 0; "
+                 'seed: an integer; prices: a table of "service.item" = USD',
         ) from None
     return value
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from emulator.clock import ScaledClock
     from emulator.esm.manager import EsmManager
     from emulator.esm.stats import MappingObserver
+    from emulator.observe.api_meter import ApiMeter
     from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 
 
@@ -93,6 +94,7 @@ class DrivenBackend(Backend, Protocol):
 
     clock: ScaledClock
     invocations: deque[InvocationRecord]
+    meter: ApiMeter | None  # AWS API requests as AWS bills them (emulator.cost); None when the server is not ours
 
     # -- what runs the pipeline ------------------------------------------------------------------------
     @property

@@ -48,6 +48,7 @@ from emulator.esm.manager import EsmManager
 from emulator.esm.sqs_poller import SqsMappingPoller
 from emulator.esm.sqs_source import Boto3QueueSource
 from emulator.esm.stats import MappingObserver, MappingStats
+from emulator.observe.api_meter import ApiMeter
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ class EmbeddedBackend:
         self._started = False
         self._redeploy: Callable[[], None] | None = None
         self.pipeline_info: dict[str, Any] = {}  # what `pipemu up` deployed, shown by /_pipemu/health
+        self.meter: ApiMeter | None = ApiMeter()  # AWS API requests as AWS bills them, counted while a run is metered
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> EmbeddedBackend:
@@ -205,6 +207,7 @@ class EmbeddedBackend:
             before_first={"stepfunctions": self._install_sfn_seams},
             fast_paths=dict.fromkeys(kinesis_fast_put.TARGETS, kinesis_fast_put.answer),
             wrap=lambda app: control_api.ControlApi(app, self),
+            meter=self.meter,
         )
         docker_free.install()
         try:

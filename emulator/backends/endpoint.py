@@ -36,6 +36,7 @@ from emulator.clock import ScaledClock
 from emulator.errors import ConfigError, EmulatorDied, HarnessError, WaitTimeout
 from emulator.esm.manager import EsmManager
 from emulator.esm.stats import MappingObserver
+from emulator.observe.api_meter import ApiMeter
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class EndpointBackend:
         self.clock = ScaledClock(time_scale)
         self.capabilities = LOCAL if drive_locally else REMOTE
         self.invocations: deque[InvocationRecord] = deque(maxlen=max_invocation_records)
+        self.meter: ApiMeter | None = None  # the server is not ours: its requests are not metered
         self.driver: LocalDriver | None = None
         self.arrivals: ArrivalWatcher | None = None
         self.created = CreatedResources()

@@ -13,6 +13,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from emulator.observe.api_meter import mark_observer, observer_calls
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectArrival:
@@ -68,12 +70,16 @@ class PollingFeed:
     """ListObjectsV2 + GetObject; sees each key once."""
 
     def __init__(self, s3_client: Any, buckets: set[str], prefix: str = "") -> None:
-        self._s3 = s3_client
+        self._s3 = mark_observer(s3_client)
         self._buckets = buckets
         self._prefix = prefix
         self._seen: set[tuple[str, str]] = set()
 
     def drain(self) -> list[ObjectArrival]:
+        with observer_calls():  # the harness's reads are not the pipeline's cost
+            return self._drain()
+
+    def _drain(self) -> list[ObjectArrival]:
         out: list[ObjectArrival] = []
         for bucket in sorted(self._buckets):
             paginator = self._s3.get_paginator("list_objects_v2")
@@ -96,11 +102,15 @@ class QueueWatcher:
     timeout, so a second look (or another consumer) does not see it twice during the run."""
 
     def __init__(self, sqs_client: Any, queue_url: str) -> None:
-        self._sqs = sqs_client
+        self._sqs = mark_observer(sqs_client)
         self._url = queue_url
         self._seen: set[str] = set()
 
     def drain(self) -> list[QueueMessage]:
+        with observer_calls():  # the harness's reads are not the pipeline's cost
+            return self._drain()
+
+    def _drain(self) -> list[QueueMessage]:
         out: list[QueueMessage] = []
         while True:
             response = self._sqs.receive_message(

@@ -12,7 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from emulator.report import charts, model, pipeline
+from emulator.report import charts, cost, model, pipeline
 from emulator.report.style import CSS
 from emulator.report.svg import ms_value
 
@@ -233,6 +233,9 @@ def render_html(data: dict[str, Any]) -> str:
         _function_table(data),
         "<h3>Event source mappings</h3>",
         _mapping_table(data),
+        "<h2>Cost on AWS</h2>",
+        '<div class="charts">' + _figure(cost.cost_breakdown, data) + "</div>",
+        cost.cost_table(data),
         "<h2>Failing events</h2>",
         _failing_events(data),
         '<footer>Written by pipemu. Times are seconds since the replay began; latency is measured on the '

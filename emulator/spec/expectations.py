@@ -7,6 +7,7 @@ fields of dead-letter messages.
       outputs: {contains: {source: web}, fields: [domain, path]}
       order: {per: partition_key}
       dead_letters: {queue: dlq, condition: RetryAttemptsExhausted, batch_size: 1}
+      cost: {per_million_usd_max: 2.5}                       # the projected AWS bill (emulator.cost)
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ class OutputsSpec(Strict):
 
 class OrderSpec(Strict):
     per: Literal["partition_key"] = "partition_key"
+
+
+class CostSpec(Strict):
+    """Budgets for the run's projected AWS bill: per million events, and per month at the scenario's rate."""
+
+    per_million_usd_max: float | None = Field(None, gt=0)
+    per_month_usd_max: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _some_budget(self) -> Self:
+        if self.per_million_usd_max is None and self.per_month_usd_max is None:
+            raise rule_error("give per_million_usd_max or per_month_usd_max",
+                             hint="e.g. cost: {per_million_usd_max: 2.5}")
+        return self
 
 
 class FatesSpec(Strict):

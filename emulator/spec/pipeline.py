@@ -63,6 +63,9 @@ def _relative_hint(info: ValidationInfo) -> str:
 
 class StreamSpec(Strict):
     shards: int = Field(1, ge=1, le=10000)
+    # on_demand streams bill per GB and stream-hour instead of shard-hours (emulator.cost) and start with 4 shards,
+    # as on AWS (https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html); shards is ignored.
+    mode: Literal["provisioned", "on_demand"] = "provisioned"
     retention_hours: int = Field(24, ge=24, le=8760)
 
 
@@ -117,6 +120,7 @@ class FunctionDef(Strict):
     runtime: Runtime = "python3.12"
     timeout: int = Field(3, ge=1, le=900)
     memory: int = Field(128, ge=128, le=10240)
+    architecture: Literal["x86_64", "arm64"] = "x86_64"  # what Lambda bills GB-seconds at
     environment: dict[str, str] = Field(default_factory=dict)
     description: str | None = None
 

@@ -7,7 +7,7 @@ from typing import Any, Self
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
-from emulator.spec.expectations import CountsSpec, FatesSpec, OrderSpec, OutputsSpec
+from emulator.spec.expectations import CostSpec, CountsSpec, FatesSpec, OrderSpec, OutputsSpec
 from emulator.spec.fields import FakerField, FieldSpec, check_locale, check_template_order, make_probe, walk_fields
 from emulator.spec.mapping import split_ref
 from emulator.spec.pipeline import PROJECT_MARKERS, PipelineSpec, load_pipeline, project_root
@@ -207,6 +207,7 @@ class ExpectSpec(Strict):
     counts: CountsSpec | None = None
     outputs: OutputsSpec | None = None
     order: OrderSpec | None = None
+    cost: CostSpec | None = None
 
 
 def _refuse_foreign_pipeline(path: Path, base: Path) -> None:

@@ -17,6 +17,7 @@ CHART_KEYS = (
     "mapping-events",
     "function-invocations",
     "function-durations",
+    "cost-breakdown",
 )
 
 

@@ -59,7 +59,11 @@ def test_chromium_builds_the_verdict_and_the_charts(browser: Path, page: tuple[s
     charts = {f.attrs["data-chart"]: f.find("svg") for f in dom.find_all("figure") if "data-chart" in f.attrs}
     drawn = {key: svg.shapes() for key, svg in charts.items() if svg.shapes() > 10}
     assert len(drawn) >= 5, f"charts with real content: {drawn} of {list(charts)}"
-    assert {"latency-histogram", "latency-over-time", "throughput", "mapping-events"} <= set(drawn)
+    assert {"latency-histogram", "latency-over-time", "throughput", "mapping-events", "cost-breakdown"} <= set(drawn)
+    # The cost chart draws one bar per billed resource of the recorded run's bill.
+    billed = [k for k, v in recorded(name)["cost"]["by_resource"].items() if v > 0]
+    cost_bars = charts["cost-breakdown"].find_all("g", **{"class": "marks"})
+    assert sum(g.shapes() for g in cost_bars) == len(billed) >= 3, billed
     # Axes alone have more than 10 shapes; the data marks prove the run's numbers were drawn.
     marks = {key: sum(g.shapes() for g in svg.find_all("g", **{"class": "marks"})) for key, svg in charts.items()}
     assert all(marks.values()), f"charts without data marks: {marks}"

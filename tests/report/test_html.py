@@ -52,7 +52,7 @@ def test_every_chart_is_an_svg_figure_with_a_caption_axes_and_shapes(name: str) 
         assert svg.attrs["viewbox"].startswith("0 0 "), key
         assert svg.shapes() > 10, key
         assert fig.find("figcaption").all_text().strip(), key
-        ticks = [t for t in svg.find_all("text") if re.fullmatch(r"-?[\d.,]+k?( ms| s)?", t.all_text())]
+        ticks = [t for t in svg.find_all("text") if re.fullmatch(r"\$?-?[\d.,]+k?( ms| s)?", t.all_text())]
         assert len(ticks) >= 3, f"{key} has no labelled axis"
 
 

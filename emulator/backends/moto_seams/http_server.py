@@ -18,7 +18,8 @@ seen as dead by every client, not only by new connections.
 ``before_first={service: hook}`` runs ``hook()`` before the first request for ``service`` builds its app
 (moto builds each service's Flask app on first use, under the dispatcher's lock). ``fast_paths={X-Amz-Target:
 answer}`` lets a seam answer a request itself (see ``kinesis_fast_put``); when it returns None the request goes
-to moto's app with its body as sent.
+to moto's app with its body as sent. ``meter`` (an ``emulator.observe.api_meter.ApiMeter``) is told about every
+request answered while it is active, for the cost model.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import ThreadedWSGIServer
@@ -43,6 +44,18 @@ TOUCHES = (
 
 FastPath = Callable[[dict[str, Any], bytes], "tuple[str, list[tuple[str, str]], bytes] | None"]
 """``answer(environ, body)``: the (status, headers, body) moto would send, or None to let moto's app answer."""
+
+
+
+class Meter(Protocol):
+    active: bool
+
+    def record(self, environ: dict[str, Any], body: bytes | None, request_bytes: int, response_bytes: int) -> None: ...
+
+
+def _form_body(environ: dict[str, Any]) -> bool:  # query protocol: the operation is named in the body
+    return not environ.get("HTTP_X_AMZ_TARGET") and "x-www-form-urlencoded" in str(environ.get("CONTENT_TYPE", ""))
+
 
 IDLE_TIMEOUT_S = 120.0  # a connection idle this long is closed (boto3 reconnects transparently)
 _NO_BODY = frozenset({204, 304})
@@ -85,13 +98,22 @@ class _KeepAliveHandler(MotoRequestHandler):
                 log.exception("fast path failed on %s; moto's app answers instead", environ.get("HTTP_X_AMZ_TARGET"))
                 answer = None
             if answer is not None:
+                self._meter(environ, None, len(content), len(answer[2]))  # counted before the client sees it
                 self._respond(*answer)
                 return
             environ["wsgi.input"] = io.BytesIO(content)  # moto's app reads the body we already took
             environ["wsgi.input_terminated"] = True
+        meter = self.server.meter
+        length = int(self.headers.get("Content-Length") or 0)
+        form: bytes | None = None
+        if meter is not None and meter.active and fast is None and _form_body(environ) \
+                and not environ.get("wsgi.input_terminated"):
+            form = self.rfile.read(length)
+            environ["wsgi.input"] = io.BytesIO(form)
+            environ["wsgi.input_terminated"] = True
         body: LimitedStream | None = None
         if environ.get("wsgi.input_terminated"):
-            if fast is None:  # chunked request body: read as werkzeug does, then close
+            if fast is None and form is None:  # chunked request body: read as werkzeug does, then close
                 self.close_connection = True
         else:
             rfile: Any = self.rfile
@@ -119,7 +141,16 @@ class _KeepAliveHandler(MotoRequestHandler):
             self.close_connection = True
         if body is not None:
             body.exhaust()  # whatever the app did not read, so the next request starts at its request line
+        self._meter(environ, form, length, len(payload))
         self._respond(status, headers, payload)
+
+    def _meter(self, environ: dict[str, Any], form: bytes | None, request_bytes: int, response_bytes: int) -> None:
+        meter = self.server.meter
+        if meter is not None and meter.active:
+            try:
+                meter.record(environ, form, request_bytes, response_bytes)
+            except Exception:  # counting for the cost model must never cost the request
+                log.exception("API meter failed")
 
     def _respond(self, status: str, headers: list[tuple[str, str]], payload: bytes) -> None:
         code_str, _, message = status.partition(" ")
@@ -141,8 +172,11 @@ class _KeepAliveHandler(MotoRequestHandler):
 
 
 class _Server(ThreadedWSGIServer):
-    def __init__(self, host: str, port: int, app: Any, fast_paths: Mapping[str, FastPath]) -> None:
+    def __init__(
+        self, host: str, port: int, app: Any, fast_paths: Mapping[str, FastPath], meter: Meter | None = None
+    ) -> None:
         self.fast_paths = dict(fast_paths)
+        self.meter = meter
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(host, port, app, handler=_KeepAliveHandler)
@@ -174,10 +208,12 @@ class MotoHttpServer:
         before_first: Mapping[str, Callable[[], None]] | None = None,
         fast_paths: Mapping[str, FastPath] | None = None,
         wrap: Callable[[Any], Any] | None = None,
+        meter: Meter | None = None,
     ) -> None:
         """``wrap(app)`` returns the WSGI app to serve in front of moto's (pipemu's own endpoints)."""
         self._wrap = wrap
         self._ip_address = ip_address
+        self._meter = meter
         self._fast_paths = dict(fast_paths or {})
         self._port = port
         self._hooks = dict(before_first or {})
@@ -195,7 +231,7 @@ class MotoHttpServer:
         if self._wrap is not None:
             app = self._wrap(app)
         try:
-            self._server = _Server(self._ip_address, self._port, app, self._fast_paths)
+            self._server = _Server(self._ip_address, self._port, app, self._fast_paths, self._meter)
         except SystemExit as exc:  # werkzeug prints the bind error and exits; keep it an OSError for callers
             raise OSError(f"cannot listen on {self._ip_address}:{self._port}") from exc
         self._thread = threading.Thread(target=self._serve, args=(self._server,), name="pipemu-moto-http", daemon=True)
