@@ -241,6 +241,7 @@ def _deploy(run: _Run) -> None:
     spec, backend = run.spec, run.backend
     deployment = run.deployment = deploy_pipeline(backend, run.pipeline)
     run.cost_meter = cost_hooks.start(run.driven, run.stack)  # deploying is not the pipeline's running cost
+    run.ledger.resource_prefix = deployment.prefix  # dead_letters expectations name queues unprefixed
     feed: PushFeed | PollingFeed | None = None
     if spec.expect.delivered is not None:
         bucket = deployment.buckets[spec.expect.delivered.bucket]

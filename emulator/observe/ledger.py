@@ -68,6 +68,7 @@ class Ledger:
         self._n_done = 0
         self._positions: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         self.dead_letters: list[DeadLetter] = []
+        self.resource_prefix = ""  # put before every deployed resource's name by the backend
         self.unmatched_outputs = 0
         self.dropped: dict[int, str] = {}
         self.faulty: dict[int, str] = {}
@@ -173,8 +174,10 @@ class Ledger:
         return idxs[lo:hi]
 
     def dead_letters_in(self, queue: str) -> list[DeadLetter]:
-        """The dead-letter messages read from the queue named ``queue`` (its URL ends in /queue)."""
-        return [d for d in self.dead_letters if d.queue.rstrip("/").endswith("/" + queue)]
+        """The dead-letter messages read from the pipeline's queue ``queue``: its URL ends in /PREFIX+queue,
+        PREFIX being the run's ``resource_prefix`` (the AWS backend names every resource pmu-XXXXXXXX-NAME)."""
+        name = "/" + self.resource_prefix + queue
+        return [d for d in self.dead_letters if d.queue.rstrip("/").endswith(name)]
 
     def dead_lettered(self, letter: DeadLetter) -> None:
         with self._lock:

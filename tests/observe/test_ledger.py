@@ -329,6 +329,16 @@ def test_dead_letters_in_matches_the_queue_name_at_the_end_of_its_url() -> None:
     assert ledger.dead_letters_in("missing") == []
 
 
+def test_dead_letters_in_knows_the_run_prefix_of_resource_names() -> None:
+    ledger = ledger_of("a")
+    ledger.resource_prefix = "pmu-3f9a1c2e-"
+    prefixed = letter(queue="https://sqs.eu-west-1.amazonaws.com/123456789012/pmu-3f9a1c2e-dlq")
+    bare = letter(queue="https://sqs.eu-west-1.amazonaws.com/123456789012/dlq")
+    ledger.dead_lettered(prefixed)
+    ledger.dead_lettered(bare)
+    assert ledger.dead_letters_in("dlq") == [prefixed]
+
+
 def test_dead_letters_in_strips_only_trailing_slashes() -> None:
     ledger = ledger_of("a")
     upper = letter(queue="http://127.0.0.1:5000/123456789012/DLX")

@@ -61,3 +61,14 @@ def test_pipemu_replay_exits_1_naming_the_lost_events(tmp_path: Path) -> None:
     assert "replay with: pipemu replay" in done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["passed"] is False and report["events"]["lost"] == len(dropped)
+
+
+def test_dead_letters_are_found_when_every_resource_name_has_a_run_prefix(pipemu, monkeypatch) -> None:
+    # as on the AWS backend, where every resource of a run is named pmu-XXXXXXXX-NAME
+    monkeypatch.setattr(pipemu.backend, "resource_prefix", "pmu-test-", raising=False)
+    result = run_scenario(LOSSY.with_name("poison.yaml"), backend=pipemu.backend)
+    assert result.deployment is not None and result.deployment.queues["dlq"].endswith("/pmu-test-dlq")
+    assert result.events.dead_lettered >= 1, result.summary()
+    named = {e.name: e for e in result.expectations}
+    assert named["dead_letters[dlq]"].passed and named["dead_letters[dlq]"].actual >= 1, result.summary()
+    assert named["dead_letters[dlq].condition"].passed, result.summary()
