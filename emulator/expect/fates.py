@@ -21,10 +21,13 @@ def _fault_class_of(ledger: Ledger, index: int) -> list[str]:
 
 
 def check_fates(spec: FatesSpec, ledger: Ledger) -> list[ExpectationResult]:
+    """A copy the scenario sent again (fault class ``duplicate``) ends as its original did: it is judged by its
+    original's fate, so ``duplicate: delivered`` checks something."""
     results = []
     for fault_class, allowed in spec.rules().items():
         members = [i for i in range(len(ledger.keys)) if fault_class in _fault_class_of(ledger, i)]
-        wrong = [i for i in members if ledger.fate(i) not in allowed and ledger.fate(i) != "duplicated"]
+        origin = {i: ledger.duplicate_of.get(i, i) for i in members}
+        wrong = [i for i in members if ledger.fate(origin[i]) not in allowed]
         results.append(
             ExpectationResult(
                 name=f"fates.{fault_class}",
@@ -36,8 +39,8 @@ def check_fates(spec: FatesSpec, ledger: Ledger) -> list[ExpectationResult]:
                     {
                         "event": ledger.keys[i],
                         "fault": ledger.faulty.get(i),
-                        "fate": ledger.fate(i),
-                        "why": ledger.rejected.get(i) or ledger.dropped.get(i),
+                        "fate": ledger.fate(origin[i]),
+                        "why": ledger.rejected.get(origin[i]) or ledger.dropped.get(origin[i]),
                     }
                     for i in wrong[:5]
                 ],

@@ -63,8 +63,28 @@ def test_fates_of_a_class_fail_naming_the_events_that_ended_otherwise() -> None:
     )
 
 
-def test_clean_events_are_those_without_a_fault_and_duplicated_copies_are_never_wrong() -> None:
-    # e7 is clean and a copy: its fate is its original's, so it is not held against the rule
+@pytest.mark.parametrize(("allowed", "passed"), [("delivered", True), ("dead_lettered", False)])
+def test_a_duplicate_copy_is_judged_by_its_original(allowed: str, passed: bool) -> None:
+    [result] = fates(duplicate=allowed)
+    assert result == ExpectationResult(
+        name="fates.duplicate", passed=passed, expected=f"all 1 duplicate events {allowed}",
+        actual="1 of 1" if passed else "0 of 1", detail="" if passed else "1 ended otherwise",
+        near_misses=[] if passed else [{"event": "e0", "fault": "duplicate", "fate": "delivered", "why": None}],
+    )
+
+
+def test_a_copy_of_a_lost_event_is_lost_with_its_reason() -> None:
+    ledger = Ledger()
+    ledger.add("a")
+    ledger.add("a", fault="duplicate")
+    ledger.mark_dropped("a", "discarded")
+    ledger.mark_rejected(1, "the copy's own mark does not count")
+    [result] = check_fates(FatesSpec.model_validate({"duplicate": "delivered"}), ledger)
+    assert result.near_misses == [{"event": "a", "fault": "duplicate", "fate": "lost", "why": "discarded"}]
+
+
+def test_clean_events_are_those_without_a_fault_and_copies_end_as_their_original() -> None:
+    # e7 is clean and a copy of e2, which was delivered: it counts as delivered
     [result] = fates(clean="delivered")
     assert result == ExpectationResult(
         name="fates.clean", passed=False, expected="all 3 clean events delivered", actual="2 of 3",
