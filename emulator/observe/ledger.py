@@ -82,8 +82,7 @@ class Ledger:
     def add(self, key: str, sent_at: float = NAN, *, fault: str | None = None, partition_key: str = "") -> int:
         with self._lock:
             index = len(self.keys)
-            self.keys.append(key)
-            first = self._index.setdefault(key, index)
+            first = self._index.get(key, index)
             if fault is not None:
                 self.faulty[index] = fault
             if self.partition_keys is not None:
@@ -98,6 +97,10 @@ class Ledger:
             if first != index:  # the same event again: its fate is its original's
                 self.duplicate_of[index] = first
                 self._account(index)
+            # Published last: readers that do not take the lock (progress counts while another source's thread
+            # adds events) see the event whole or not at all.
+            self._index.setdefault(key, index)
+            self.keys.append(key)
             return index
 
     def mark_sent(self, index: int, at: float) -> None:

@@ -4,6 +4,7 @@ outputs, sequence ranges, and what is still unaccounted. Ledgers are built by ha
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable
 
 import pytest
@@ -360,3 +361,21 @@ def test_faults_are_remembered_by_position() -> None:
     ledger.add("a")
     ledger.add("b", fault="poison:malformed_json")
     assert ledger.faulty == {1: "poison:malformed_json"}
+
+
+def test_a_reader_sees_an_event_being_added_whole_or_not_at_all() -> None:
+    # progress reads counts() without the lock while another source's thread adds events
+    ledger = ledger_of("a")
+    seen: list[tuple[int, int | None]] = []
+
+    class Watched(array):  # type: ignore[type-arg]
+        def append(self, value: float) -> None:
+            seen.append((ledger.counts().sent, ledger.index_of("b")))  # what another thread can read now
+            super().append(value)
+
+    for name in ("sent_at", "delivered_at", "dead_lettered_at"):
+        setattr(ledger, name, Watched("d", getattr(ledger, name)))
+    ledger.add("b")
+    assert seen == [(1, None)] * 3
+    assert ledger.counts().sent == 2 and ledger.index_of("b") == 1
+
