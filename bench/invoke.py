@@ -3,7 +3,8 @@
 The handler returns a constant (``probe.noop``); the event is a one-record Kinesis batch. The runtime is used
 directly (no moto): what is measured is the worker round trip (frame out, handler call, result and logs back).
 Baseline: the same handler called in this process, with the same JSON decode/encode of event and result that
-any runtime pays.
+any runtime pays. For the Node.js handler (``probe.mjs``) the baseline is the same loop inside one Node.js
+process (JSON.parse, the handler's promise, JSON.stringify), measured in the same run.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import hashlib
 import importlib.util
 import json
 import statistics
+import subprocess
 import time
 
 from bench.common import HANDLERS
 from bench.figures import Figure
 from emulator.deploy import zip_code
-from emulator.runtime import FunctionSpec, LambdaRuntime
+from emulator.runtime import FunctionSpec, LambdaRuntime, interpreters
 
 EVENT = json.dumps(
     {"Records": [{"kinesis": {"partitionKey": "k1", "data": "eyJuIjoxfQ==", "sequenceNumber": "1"}}]}
@@ -37,7 +39,32 @@ def _in_process(count: int) -> list[float]:
     return out
 
 
-def _runtime(count: int) -> list[float]:
+# The Node.js baseline: the handler awaited in-process with the JSON round trip, one duration (s) per call.
+_NODE_IN_PROCESS = """
+const { noop } = await import(process.argv[1]);
+const event = process.argv[2];
+const count = Number(process.argv[3]);
+const out = [];
+for (let i = 0; i < count + 50; i++) {
+  const started = performance.now();
+  JSON.stringify(await noop(JSON.parse(event), {}));
+  if (i >= 50) out.push((performance.now() - started) / 1000);
+}
+console.log(JSON.stringify(out));
+"""
+
+
+def _node_in_process(count: int) -> list[float]:
+    node = interpreters.resolve("nodejs20.x").executable
+    done = subprocess.run(
+        [node, "--input-type=module", "-e", _NODE_IN_PROCESS, str(HANDLERS / "probe.mjs"), EVENT.decode(),
+         str(count)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+    return [float(x) for x in json.loads(done.stdout)]
+
+
+def _runtime(count: int, runtime: str = "python3.12") -> list[float]:
     code = zip_code(HANDLERS)
     fn = FunctionSpec(
         name="bench-noop",
@@ -45,6 +72,7 @@ def _runtime(count: int) -> list[float]:
         handler="probe.noop",
         code_zip=code,
         code_sha256=hashlib.sha256(code).hexdigest(),
+        runtime=runtime,
         timeout_s=5.0,
     )
     out = []
@@ -61,15 +89,26 @@ def _runtime(count: int) -> list[float]:
     return out
 
 
-def run(quick: bool) -> list[Figure]:
-    count = 500 if quick else 5000
-    runtime = _runtime(count)
-    local = _in_process(count)
+def _overheads(runtime: list[float], local: list[float], suffix: str, note: str) -> list[Figure]:
     r50, l50 = statistics.median(runtime), statistics.median(local)
     r99 = statistics.quantiles(runtime, n=100)[98]
     l99 = statistics.quantiles(local, n=100)[98]
-    note = "baseline: the handler called in-process (same JSON round trip)"
     return [
-        Figure("warm_invoke_overhead_ms", (r50 - l50) * 1000, "ms", 1.0, l50 * 1000, note=f"median; {note}"),
-        Figure("warm_invoke_overhead_p99_ms", (r99 - l99) * 1000, "ms", None, l99 * 1000, note=f"p99; {note}"),
+        Figure(f"warm_invoke_overhead_ms{suffix}", (r50 - l50) * 1000, "ms", 1.0, l50 * 1000,
+               note=f"median; {note}"),
+        Figure(f"warm_invoke_overhead_p99_ms{suffix}", (r99 - l99) * 1000, "ms", None, l99 * 1000,
+               note=f"p99; {note}"),
     ]
+
+
+def run(quick: bool) -> list[Figure]:
+    count = 500 if quick else 5000
+    python = _overheads(
+        _runtime(count), _in_process(count), "", "baseline: the handler called in-process (same JSON round trip)"
+    )
+    node = _overheads(
+        _runtime(count, "nodejs20.x"), _node_in_process(count), "_node",
+        f"{interpreters.resolve('nodejs20.x').label}; baseline: the handler awaited in one Node.js process "
+        "(same JSON round trip)",
+    )
+    return python + node

@@ -1,5 +1,5 @@
 """Figure 2: put-to-handler latency at 200 events/s, BatchSize 1, window 0, for a handler that prints and one
-that prints nothing.
+that prints nothing, in Python (``probe.py``) and in Node.js (``probe.mjs``, figures ending ``_node``).
 
 Measured from just before PutRecords to the handler's first line (the handler notes ``time.time()`` there, see
 ``handlers/probe.py``). Baseline: the PutRecords call itself, the floor no delivery can beat (a record is not
@@ -23,28 +23,29 @@ RATE = 200.0
 PIPELINE = """
 pipeline: bench-latency
 streams:
-  lat-{kind}: {{shards: 1}}
+  lat-{name}: {{shards: 1}}
 functions:
-  probe-{kind}:
+  probe-{name}:
     code: handlers/
     handler: probe.{kind}
-    runtime: python3.12
+    runtime: {runtime}
     timeout: 5
     environment: {{BENCH_PROBE_FILE: {probe}}}
 mappings:
-  - source: stream/lat-{kind}
-    function: probe-{kind}
+  - source: stream/lat-{name}
+    function: probe-{name}
     batch_size: 1
     maximum_batching_window_in_seconds: 0
     starting_position: TRIM_HORIZON
 """
 
 
-def _measure(kind: str, count: int) -> tuple[list[float], list[float]]:
+def _measure(kind: str, count: int, runtime: str = "python3.12") -> tuple[list[float], list[float]]:
     """(put-to-handler seconds, PutRecords call seconds) for ``count`` events after a warm-up."""
     probe = Path(tempfile.mkdtemp(prefix="pipemu-bench-probe-")) / "entered.txt"
     probe.touch()
-    spec = load_pipeline(write_pipeline(PIPELINE.format(kind=kind, probe=probe)))
+    name = f"{kind}-{runtime.replace('.', '-')}"  # moto's state outlives one backend: names differ per run
+    spec = load_pipeline(write_pipeline(PIPELINE.format(name=name, kind=kind, probe=probe, runtime=runtime)))
     warmup = 50
     with embedded() as backend:
         deployment = Deployer(backend.client).deploy(spec)
@@ -52,7 +53,7 @@ def _measure(kind: str, count: int) -> tuple[list[float], list[float]]:
         assert backend.esm is not None
         backend.esm.wait_synced()
         kinesis = backend.client("kinesis")
-        stream = deployment.stream_names[f"lat-{kind}"]
+        stream = deployment.stream_names[f"lat-{name}"]
         sent: dict[str, float] = {}
         put_s: list[float] = []
         t0 = time.monotonic()
@@ -84,11 +85,12 @@ def _measure(kind: str, count: int) -> tuple[list[float], list[float]]:
 def run(quick: bool) -> list[Figure]:
     count = 400 if quick else 2000
     figures: list[Figure] = []
-    for kind, label in (("silent", "prints nothing"), ("loud", "prints")):
-        latencies, puts = _measure(kind, count)
-        p50, p99 = percentiles_ms(latencies, 50, 99)
-        b50, b99 = percentiles_ms(puts, 50, 99)
-        note = f"handler {label}; baseline: the PutRecords call alone"
-        figures.append(Figure(f"put_to_handler_p50_ms_{kind}", p50, "ms", 2.0, b50, note=note))
-        figures.append(Figure(f"put_to_handler_p99_ms_{kind}", p99, "ms", 10.0, b99, note=note))
+    for runtime, suffix in (("python3.12", ""), ("nodejs20.x", "_node")):
+        for kind, label in (("silent", "prints nothing"), ("loud", "prints")):
+            latencies, puts = _measure(kind, count, runtime)
+            p50, p99 = percentiles_ms(latencies, 50, 99)
+            b50, b99 = percentiles_ms(puts, 50, 99)
+            note = f"{runtime} handler {label}; baseline: the PutRecords call alone"
+            figures.append(Figure(f"put_to_handler_p50_ms_{kind}{suffix}", p50, "ms", 2.0, b50, note=note))
+            figures.append(Figure(f"put_to_handler_p99_ms_{kind}{suffix}", p99, "ms", 10.0, b99, note=note))
     return figures
