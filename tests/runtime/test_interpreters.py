@@ -189,3 +189,55 @@ def test_a_python_function_runs_on_the_interpreter_that_was_announced(tmp_path: 
     version, _ = json.loads(result.payload)
     assert tuple(version) == chosen.version[:2]
     assert (chosen.note == "") == (tuple(version) == (3, OTHER_MINOR))
+
+
+def _another_python() -> tuple[Path, int] | None:
+    """A real Python 3.11+ on this machine that is not the harness's (pyenv's, uv's or on PATH), if any."""
+    for minor in (12, 13, 11, 14):
+        if minor == HOST_MINOR:
+            continue
+        for path in interpreters._python_paths(minor):
+            if path.is_file() and os.access(path, os.X_OK):
+                return path, minor
+    return None
+
+
+ANOTHER_PYTHON = _another_python()  # looked up before any test hides this machine's interpreters
+
+
+def _sdk_dir(target: Path) -> Path:
+    """The harness's boto3 and its pure-Python dependencies, linked into one directory."""
+    import importlib
+
+    target.mkdir()
+    for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"):
+        module = importlib.import_module(name)
+        source = Path(module.__file__ or "")
+        source = source.parent if source.name == "__init__.py" else source
+        (target / source.name).symlink_to(source)
+    return target
+
+
+def test_a_python_function_runs_on_another_installed_python(machine: Path) -> None:
+    """A real second interpreter (given the harness's boto3 through a wrapper script, as a venv would) runs the
+    function: pipemu's worker works there and the handler sees that version. Without a second Python on this
+    machine the function falls back to the harness's, and the test checks that instead."""
+    found = ANOTHER_PYTHON
+    code = "import sys\nimport boto3\n\ndef handler(event, context):\n    return list(sys.version_info[:2])\n"
+    if found is None:
+        runtime_name = f"python3.{OTHER_MINOR}"
+        expected = (3, HOST_MINOR)
+    else:
+        real, minor = found
+        sdk = _sdk_dir(machine / "sdk")
+        _script(machine / "pyenv" / "versions" / f"3.{minor}.0" / "bin" / f"python3.{minor}",
+                f'PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{sdk}" exec {real} "$@"\n')
+        runtime_name, expected = f"python3.{minor}", (3, minor)
+    fn = spec("probe.handler", {"probe.py": code}, runtime=runtime_name)
+
+    with LambdaRuntime(endpoint_url="http://127.0.0.1:9") as runtime:
+        result = runtime.invoke(fn, b"{}")
+
+    assert result.function_error is None, result.payload.decode() + result.logs
+    assert tuple(json.loads(result.payload)) == expected
+    assert (interpreters.resolve(runtime_name).note == "") == (found is not None)
