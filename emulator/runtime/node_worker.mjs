@@ -13,6 +13,7 @@
 // Only Node's standard library is used: this file is shipped with pipemu and runs on any Node >= 16.
 
 import { randomBytes } from "node:crypto";
+import dns from "node:dns";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -166,6 +167,44 @@ function formatted(error) {
   } catch {
     return "\t" + String(error);
   }
+}
+
+// ---- the guard against real AWS ------------------------------------------------------------------------
+
+// Handler code never reaches real AWS from the emulator's runtime: host names of AWS's public endpoints are
+// refused before they are resolved (Node's http, https, net, tls and fetch all resolve through dns.lookup),
+// as the Python worker's audit hook refuses them. The suffixes are emulator/guard.py's.
+const AWS_SUFFIXES = [".amazonaws.com", ".amazonaws.com.cn", ".aws.amazon.com", ".api.aws", ".aws"];
+
+function isRealAwsHost(host) {
+  const name = String(host).toLowerCase().replace(/\.$/, "");
+  return name === "amazonaws.com" || name === "aws.amazon.com" || AWS_SUFFIXES.some((s) => name.endsWith(s));
+}
+
+function refusal(host) {
+  const error = new Error(
+    `pipemu refused a connection to ${host}: real AWS is only reachable with the AWS backend (--backend aws). ` +
+      "Use the AWS_ENDPOINT_URL pipemu sets instead of a hard-coded AWS endpoint.",
+  );
+  error.code = "ECONNREFUSED";
+  return error;
+}
+
+function guardNetwork() {
+  const lookup = dns.lookup;
+  dns.lookup = function guardedLookup(hostname, options, callback) {
+    if (isRealAwsHost(hostname)) {
+      const done = typeof options === "function" ? options : callback;
+      process.nextTick(() => done(refusal(hostname)));
+      return {};
+    }
+    return lookup.call(this, hostname, options, callback);
+  };
+  const promised = dns.promises.lookup;
+  dns.promises.lookup = async function guardedLookup(hostname, ...rest) {
+    if (isRealAwsHost(hostname)) throw refusal(hostname);
+    return promised.call(this, hostname, ...rest);
+  };
 }
 
 // ---- handler loading ----------------------------------------------------------------------------------
@@ -445,6 +484,7 @@ function initHint(error) {
 
 async function main() {
   patchConsole();
+  guardNetwork();
   const handler = await init();
   const reader = new FrameReader();
   commands = new net.Socket({ fd: cmdFd, readable: true, writable: false });

@@ -95,3 +95,10 @@ def test_a_function_declared_node_options_is_kept(runtime: LambdaRuntime) -> Non
 
     assert env["NODE_OPTIONS"] == "--max-old-space-size=200"
     assert os.environ.get("NODE_OPTIONS") != env["NODE_OPTIONS"]
+
+
+def test_real_aws_hosts_are_refused_from_a_node_handler(runtime: LambdaRuntime) -> None:
+    seen = body(runtime.invoke(node_fn("commonjs.realAws"), b"{}"))
+
+    assert seen["viaHttps"].startswith("pipemu refused a connection to s3.us-east-1.amazonaws.com: real AWS")
+    assert seen["viaFetch"].startswith("pipemu refused a connection to sqs.us-east-1.amazonaws.com: real AWS")

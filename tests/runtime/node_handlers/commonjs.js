@@ -66,3 +66,16 @@ exports.levels = async () => {
 exports.nested = { deeper: { handler: async () => "nested" } };
 
 exports.version = async () => process.versions.node;
+
+// Tries to reach real AWS the way a hard-coded endpoint would, over https and over fetch.
+exports.realAws = async () => {
+  const https = require("node:https");
+  const viaHttps = await new Promise((resolve) => {
+    https.get("https://s3.us-east-1.amazonaws.com/", () => resolve("connected")).on("error", (e) => resolve(e.message));
+  });
+  const viaFetch = await fetch("https://sqs.us-east-1.amazonaws.com/").then(
+    () => "connected",
+    (e) => String(e.cause && e.cause.message),
+  );
+  return { viaHttps, viaFetch };
+};
