@@ -41,13 +41,11 @@ from emulator.backends.moto_seams import (
 )
 from emulator.clock import ScaledClock
 from emulator.errors import EmulatorDied, HarnessError
-from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import Boto3FailureSink
 from emulator.esm.invoker import InvokeOutcome
 from emulator.esm.manager import EsmManager
-from emulator.esm.sqs_poller import SqsMappingPoller
 from emulator.esm.sqs_source import Boto3QueueSource
-from emulator.esm.stats import MappingObserver, MappingStats
+from emulator.esm.stats import MappingObserver
 from emulator.observe.api_meter import ApiMeter
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 
@@ -231,27 +229,17 @@ class EmbeddedBackend:
         sfn_config.install()
         invoker = _RuntimeInvoker(self)
 
-        def sqs_poller(config: MappingConfig, *, stats: MappingStats, observer: MappingObserver) -> SqsMappingPoller:
-            source = Boto3QueueSource(self.client("sqs"), config.event_source_arn)
-            return SqsMappingPoller(
-                config,
-                source=source,
-                invoker=invoker,
-                clock=self.clock,
-                region=self.region,
-                observer=observer,
-                stats=stats,
-            )
-
         self.esm = EsmManager(
             lambda_client=self.client("lambda"),
-            shard_source=kinesis_store.InProcessShardSource,  # same answers as GetRecords, without HTTP
+            readers={
+                "kinesis": kinesis_store.InProcessShardSource,  # same answers as GetRecords, without HTTP
+                "sqs": lambda arn: Boto3QueueSource(self.client("sqs"), arn),
+            },
             invoker=invoker,
             sink=Boto3FailureSink(self.client),
             clock=self.clock,
             region=self.region,
             observer=self._observer,
-            sqs_poller_factory=sqs_poller,
             processing_result=esm_control.set_last_processing_result,
         )
         esm_control.install(self.esm.notify)

@@ -21,14 +21,12 @@ from emulator.backends.client_side import FunctionCodeUnknown, FunctionRegistry,
 from emulator.backends.log_shipper import Boto3LogSink, LogShipper
 from emulator.backends.s3_notify import LocalS3Client, NotificationPoller
 from emulator.clock import ScaledClock
-from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import Boto3FailureSink
 from emulator.esm.invoker import InvokeOutcome
 from emulator.esm.kinesis_source import Boto3ShardSource
 from emulator.esm.manager import EsmManager
-from emulator.esm.sqs_poller import SqsMappingPoller
 from emulator.esm.sqs_source import Boto3QueueSource
-from emulator.esm.stats import MappingObserver, MappingStats
+from emulator.esm.stats import MappingObserver
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 
 log = logging.getLogger(__name__)
@@ -70,21 +68,17 @@ class LocalDriver:
         )
         invoker = _LocalInvoker(self)
 
-        def sqs_poller(config: MappingConfig, *, stats: MappingStats, observer: MappingObserver) -> SqsMappingPoller:
-            source = Boto3QueueSource(raw_client("sqs"), config.event_source_arn)
-            return SqsMappingPoller(
-                config, source=source, invoker=invoker, clock=clock, region=region, observer=observer, stats=stats
-            )
-
         self.esm = EsmManager(
             lambda_client=self.lambda_client(raw_lambda),
-            shard_source=lambda arn: Boto3ShardSource(raw_client("kinesis"), arn),
+            readers={
+                "kinesis": lambda arn: Boto3ShardSource(raw_client("kinesis"), arn),
+                "sqs": lambda arn: Boto3QueueSource(raw_client("sqs"), arn),
+            },
             invoker=invoker,
             sink=Boto3FailureSink(raw_client),
             clock=clock,
             region=region,
             observer=observer,
-            sqs_poller_factory=sqs_poller,
             processing_result=self.mappings.set_processing_result,
         )
         self.notifications = NotificationPoller(raw_client("s3"), self._invoke_async, region=region)

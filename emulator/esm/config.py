@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from emulator.esm.control import default_batch_size
 
-SourceKind = Literal["kinesis", "sqs"]
+SourceKind = str
+"""The event source ARN's service (``kinesis``, ``sqs``, ...): the key of ``sources.SOURCE_KINDS``."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,9 @@ class MappingConfig:
     @classmethod
     def from_api(cls, config: dict[str, Any]) -> MappingConfig:
         arn = str(config["EventSourceArn"])
-        service = arn.split(":")[2]
-        if service not in ("kinesis", "sqs"):
+        if arn.count(":") < 5:
             raise ValueError(f"unsupported event source {arn}")
-        kind: SourceKind = "kinesis" if service == "kinesis" else "sqs"
+        kind: SourceKind = arn.split(":")[2]
         destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
         ts = config.get("StartingPositionTimestamp")
         if isinstance(ts, datetime):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
+
+from emulator.esm.records import StreamRecord
 
 
 class KinesisData(TypedDict):
@@ -62,16 +63,6 @@ class OnFailureRecord(TypedDict):
     timestamp: str
     KinesisBatchInfo: KinesisBatchInfo
     payload: NotRequired[dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class StreamRecord:
-    """One record read from a shard, before it is shaped for the function."""
-
-    sequence_number: str
-    partition_key: str
-    data: bytes
-    arrival: float  # epoch seconds
 
 
 def iso_ms(epoch: float) -> str:
@@ -152,3 +143,27 @@ def on_failure_record(
         version=out["version"], timestamp=out["timestamp"], KinesisBatchInfo=out["KinesisBatchInfo"]
     )
     return ordered  # type: ignore[return-value]
+
+
+class KinesisHooks:
+    """The Kinesis parts of the ordered-stream algorithm (``stream_batch.StreamHooks``)."""
+
+    def shape(self, record: StreamRecord, *, shard_id: str, stream_arn: str, region: str, role_arn: str) -> Any:
+        return event_record(record, shard_id=shard_id, stream_arn=stream_arn, region=region, role_arn=role_arn)
+
+    def failure_record(self, records: list[StreamRecord], **context: Any) -> Any:
+        return on_failure_record(records, **context)
+
+    def keeps(self, patterns: Any, shaped: Any) -> bool:
+        from emulator.esm.filters import kinesis_record_matches
+
+        return kinesis_record_matches(patterns, shaped)
+
+
+KINESIS_HOOKS = KinesisHooks()
+
+
+__all__ = [
+    "KINESIS_HOOKS", "KinesisBatchInfo", "KinesisData", "KinesisEventRecord", "KinesisHooks", "OnFailureRecord",
+    "RequestContext", "ResponseContext", "StreamRecord", "event_record", "iso_ms", "on_failure_record",
+]

@@ -1,7 +1,8 @@
-"""The Kinesis poller: one worker thread per shard reads records in sequence order, assembles batches by
-BatchSize and MaximumBatchingWindowInSeconds, and hands each to ``StreamBatchProcessor``. Up to
-ParallelizationFactor batches are in flight per shard, never two holding the same partition key
-(``shard_lanes``).
+"""The ordered-stream poller (Kinesis, and any source registered with ``sources.ordered_stream``): one worker
+thread per shard reads records in sequence order, assembles batches by BatchSize and
+MaximumBatchingWindowInSeconds, and hands each to ``StreamBatchProcessor``. Up to ParallelizationFactor batches
+are in flight per shard, never two holding the same partition key (``shard_lanes``). What differs per source
+comes from its ``StreamHooks`` and its ``ShardSource``.
 
 https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#services-kinesis-batchfailurereporting
 """
@@ -18,28 +19,28 @@ from emulator.clock import Clock
 from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import FailureSink
 from emulator.esm.invoker import Invoker
-from emulator.esm.kinesis_events import StreamRecord, event_record
 from emulator.esm.kinesis_source import ShardSource, StreamGone
+from emulator.esm.records import StreamRecord
 from emulator.esm.shard_lanes import CheckpointTracker, Lane, lane_of
 from emulator.esm.stats import MappingObserver, MappingStats
-from emulator.esm.stream_batch import StreamBatchProcessor
+from emulator.esm.stream_batch import StreamBatchProcessor, StreamHooks, default_hooks
 
 log = logging.getLogger(__name__)
 
 READ_LIMIT = 10_000
 
 
-def _filter(config: MappingConfig, shard_id: str) -> Callable[[StreamRecord], bool] | None:
+def _filter(config: MappingConfig, shard_id: str, hooks: StreamHooks) -> Callable[[StreamRecord], bool] | None:
     if not config.filter_criteria:
         return None
-    from emulator.esm.filters import kinesis_record_matches, parse_filter_criteria
+    from emulator.esm.filters import parse_filter_criteria
 
     patterns = parse_filter_criteria(config.filter_criteria)
 
     def keep(record: StreamRecord) -> bool:
         # The record as the function would receive it (role and region do not take part in filtering).
-        view = event_record(record, shard_id=shard_id, stream_arn=config.event_source_arn, region="", role_arn="")
-        return kinesis_record_matches(patterns, view)
+        view = hooks.shape(record, shard_id=shard_id, stream_arn=config.event_source_arn, region="", role_arn="")
+        return hooks.keeps(patterns, view)
 
     return keep
 
@@ -61,6 +62,7 @@ class ShardWorker:
         resume_after: str | None,
         idle_poll_s: float,
         start_iterator: str | None = None,
+        hooks: StreamHooks | None = None,
     ) -> None:
         self.config = config
         self.shard_id = shard_id
@@ -77,7 +79,7 @@ class ShardWorker:
         self.caught_up_at = -1.0  # monotonic start of the last read that found the shard's end
         self.error: BaseException | None = None
         self.source_gone = False  # the stream or shard vanished: this worker ended without an error
-        self._keep = _filter(config, shard_id)
+        self._keep = _filter(config, shard_id, hooks or default_hooks())
         self.lanes = [self._lane(processor_factory) for _ in range(max(1, config.parallelization_factor))]
         self._thread = threading.Thread(target=self._run, name=f"pipemu-esm-{config.uuid[:8]}-{shard_id}", daemon=True)
         self._lane_threads = (
@@ -244,8 +246,8 @@ class ShardWorker:
             self.clock.wait(wait_s, self.wake)
 
 
-class KinesisMappingPoller:
-    """All shard workers of one mapping."""
+class StreamMappingPoller:
+    """All shard workers of one ordered-stream mapping."""
 
     def __init__(
         self,
@@ -262,10 +264,12 @@ class KinesisMappingPoller:
         idle_poll_s: float = 0.02,
         start_iterators: dict[str, str] | None = None,
         on_processing_result: Callable[[str, str], None] | None = None,
+        hooks: StreamHooks | None = None,
     ) -> None:
         """``on_processing_result(uuid, text)`` is told what the mapping's ``LastProcessingResult`` now is
-        (the backend shows it in get/list)."""
+        (the backend shows it in get/list); ``hooks`` are the source's (default: Kinesis's)."""
         self.config = config
+        stream_hooks = hooks or default_hooks()
         self.stats = stats
         role_arn = invoker.role_arn(config.function_arn)
 
@@ -275,33 +279,17 @@ class KinesisMappingPoller:
 
         def processor(shard_id: str, stop: threading.Event, checkpoint: Callable[[str], None]) -> StreamBatchProcessor:
             return StreamBatchProcessor(
-                config,
-                shard_id=shard_id,
-                region=region,
-                role_arn=role_arn,
-                invoker=invoker,
-                sink=sink,
-                clock=clock,
-                stats=stats,
-                observer=observer,
-                stop=stop,
-                on_checkpoint=checkpoint,
-                on_result=processing_result,
+                config, shard_id=shard_id, region=region, role_arn=role_arn, invoker=invoker, sink=sink, clock=clock,
+                stats=stats, observer=observer, stop=stop, on_checkpoint=checkpoint, on_result=processing_result,
+                hooks=stream_hooks,
             )
 
         saved = checkpoints or {}
         self.workers = [
             ShardWorker(
-                config,
-                shard_id,
-                source=source,
-                processor_factory=processor,
-                clock=clock,
-                stats=stats,
-                observer=observer,
-                resume_after=saved.get(shard_id),
-                idle_poll_s=idle_poll_s,
-                start_iterator=(start_iterators or {}).get(shard_id),
+                config, shard_id, source=source, processor_factory=processor, clock=clock, stats=stats,
+                observer=observer, resume_after=saved.get(shard_id), idle_poll_s=idle_poll_s,
+                start_iterator=(start_iterators or {}).get(shard_id), hooks=stream_hooks,
             )
             for shard_id in source.shard_ids()
         ]
@@ -342,3 +330,7 @@ class KinesisMappingPoller:
             "shards": {w.shard_id: {"checkpoint": w.checkpoint, "caught_up": w.caught_up} for w in self.workers},
             "stats": self.stats.as_dict(),
         }
+
+
+KinesisMappingPoller = StreamMappingPoller
+"""A Kinesis mapping's poller: the ordered-stream poller with Kinesis's hooks (its default)."""

@@ -10,44 +10,33 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from emulator.clock import Clock
 from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import FailureSink
 from emulator.esm.invoker import Invoker
-from emulator.esm.kinesis_poller import KinesisMappingPoller
-from emulator.esm.kinesis_source import STREAM_GONE_RESULT, ShardSource, StreamGone
+from emulator.esm.kinesis_source import STREAM_GONE_RESULT, StreamGone
+from emulator.esm.sources import SOURCE_KINDS, Poller, PollerContext
 from emulator.esm.stats import MappingObserver, MappingStats, NullObserver
 
 log = logging.getLogger(__name__)
 
-
-class Poller(Protocol):
-    config: MappingConfig
-
-    def start(self) -> None: ...
-
-    def stop(self) -> dict[str, str]: ...
-
-    def wake(self) -> None: ...
-
-    def idle_since(self, since: float) -> bool: ...
-
-    @property
-    def errors(self) -> list[BaseException]: ...
-
-    @property
-    def source_gone(self) -> bool: ...
+Reader = Callable[[str], Any]
+"""A backend's reader of one kind of source, by ARN (a ``ShardSource`` for a stream, a ``QueueSource`` for a
+queue)."""
 
 
 class EsmManager:
+    """``readers`` maps each source kind the backend can read (``kinesis``, ``sqs``) to its reader; a mapping
+    whose kind is not registered in ``sources.SOURCE_KINDS`` or has no reader is left alone."""
+
     def __init__(
         self,
         *,
         lambda_client: Any,
-        shard_source: Callable[[str], ShardSource],
+        readers: Mapping[str, Reader],
         invoker: Invoker,
         sink: FailureSink,
         clock: Clock,
@@ -55,11 +44,10 @@ class EsmManager:
         observer: MappingObserver | None = None,
         resync_interval_s: float = 1.0,
         idle_poll_s: float = 0.02,
-        sqs_poller_factory: Callable[..., Poller] | None = None,
         processing_result: Callable[[str, str], None] | None = None,
     ) -> None:
         self._lambda = lambda_client
-        self._shard_source = shard_source
+        self._readers = dict(readers)
         self._invoker = invoker
         self._sink = sink
         self._clock = clock
@@ -67,7 +55,6 @@ class EsmManager:
         self._observer: MappingObserver = observer or NullObserver()
         self._resync_interval_s = resync_interval_s
         self._idle_poll_s = idle_poll_s
-        self._sqs_factory = sqs_poller_factory
         self._processing_result = processing_result  # (uuid, LastProcessingResult), shown by get/list
         self._pollers: dict[str, Poller] = {}
         self._checkpoints: dict[str, dict[str, str]] = {}
@@ -121,8 +108,9 @@ class EsmManager:
                 config = MappingConfig.from_api(configuration)
             except ValueError:
                 config = None
-            if config is not None and config.kind == "kinesis" and config.starting_position == "LATEST":
-                source = self._shard_source(config.event_source_arn)
+            kind = SOURCE_KINDS.get(config.kind) if config is not None else None
+            if config is not None and kind is not None and kind.ordered and config.starting_position == "LATEST":
+                source = self._readers[config.kind](config.event_source_arn)
                 self._pinned[uuid] = {s: source.open(s, position="LATEST") for s in source.shard_ids()}
         with self._sync_cond:
             self._generation += 1
@@ -166,9 +154,11 @@ class EsmManager:
             listed = {}
             for raw in self._list():
                 try:
-                    listed[raw["UUID"]] = MappingConfig.from_api(raw)
+                    parsed = MappingConfig.from_api(raw)
                 except ValueError:
                     continue
+                if parsed.kind in SOURCE_KINDS:  # other kinds are the backend's own business
+                    listed[raw["UUID"]] = parsed
             for uuid in list(self._pollers):
                 config = listed.get(uuid)
                 if self._pollers[uuid].source_gone:  # made again from its starting position once the stream is back
@@ -200,26 +190,24 @@ class EsmManager:
             self._processing_result(uuid, result)
 
     def _make(self, config: MappingConfig) -> Poller | None:
-        stats = self._stats.setdefault(config.uuid, MappingStats())
-        if config.kind == "kinesis":
-            return KinesisMappingPoller(
-                config,
-                source=self._shard_source(config.event_source_arn),
-                invoker=self._invoker,
-                sink=self._sink,
-                clock=self._clock,
-                region=self._region,
-                observer=self._observer,
-                stats=stats,
-                checkpoints=self._checkpoints.get(config.uuid),
-                idle_poll_s=self._idle_poll_s,
-                start_iterators=self._pinned.get(config.uuid),
-                on_processing_result=self._processing_result,
-            )
-        if self._sqs_factory is not None:
-            return self._sqs_factory(config, stats=stats, observer=self._observer)
-        log.warning("no poller for %s mappings yet: %s", config.kind, config.uuid)
-        return None
+        kind, reader = SOURCE_KINDS.get(config.kind), self._readers.get(config.kind)
+        if kind is None or reader is None:
+            log.warning("no poller for %s mappings: %s", config.kind, config.uuid)
+            return None
+        context = PollerContext(
+            reader=reader(config.event_source_arn),
+            invoker=self._invoker,
+            sink=self._sink,
+            clock=self._clock,
+            region=self._region,
+            observer=self._observer,
+            stats=self._stats.setdefault(config.uuid, MappingStats()),
+            idle_poll_s=self._idle_poll_s,
+            checkpoints=self._checkpoints.get(config.uuid),
+            start_iterators=self._pinned.get(config.uuid),
+            on_processing_result=self._processing_result,
+        )
+        return kind.make_poller(config, context)
 
     # -- status ----------------------------------------------------------------------------------------
     def wake(self) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict
 
-from emulator.esm.kinesis_events import StreamRecord
+from emulator.esm.records import StreamRecord
 
 # Key order of ``attributes`` as Lambda writes it (standard, then the FIFO keys in their places).
 _ATTRIBUTE_ORDER = (

@@ -1,4 +1,6 @@
-"""What happens to one batch of stream records: invoke, read the response, retry, bisect, give up.
+"""What happens to one batch of ordered-stream records: invoke, read the response, retry, bisect, give up.
+Written once for every ordered stream (Kinesis today); what differs per source (the record as the function
+sees it, the on-failure message, filter matching) comes from its ``StreamHooks``.
 
 AWS behaviour (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#services-kinesis-errors and
 shared/conformance §2):
@@ -22,13 +24,14 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from emulator.clock import Clock
 from emulator.esm.config import MappingConfig
 from emulator.esm.destinations import FailureSink
 from emulator.esm.invoker import Invoker
-from emulator.esm.kinesis_events import KinesisEventRecord, StreamRecord, event_record, on_failure_record
-from emulator.esm.responses import read_response
+from emulator.esm.records import StreamRecord
+from emulator.esm.responses import BatchVerdict, read_response
 from emulator.esm.stats import MappingObserver, MappingStats
 
 RETRY_BASE_S = 1.0
@@ -40,6 +43,38 @@ With MaximumRecordAgeInSeconds 60 this gives the 8 invocations AWS recorded befo
 # LastProcessingResult as GetEventSourceMapping shows it (before any batch: "No records processed").
 LAST_RESULT_OK = "OK"
 LAST_RESULT_FUNCTION_FAILED = "PROBLEM: Function call failed"
+
+
+class StreamHooks(Protocol):
+    """What one ordered-stream source says about its records (LocalStack's ``StreamPoller`` hooks)."""
+
+    def shape(self, record: StreamRecord, *, shard_id: str, stream_arn: str, region: str, role_arn: str) -> Any:
+        """The record as the function receives it in ``{"Records": [...]}``."""
+
+    def failure_record(
+        self,
+        records: list[StreamRecord],
+        *,
+        condition: str,
+        invoke_count: int,
+        function_arn: str,
+        shard_id: str,
+        stream_arn: str,
+        now: float,
+        function_error: str | None,
+        invoked: bool,
+    ) -> Any:
+        """The message an on-failure destination gets for a batch the mapping gives up on."""
+
+    def keeps(self, patterns: Any, shaped: Any) -> bool:
+        """Whether the mapping's filter patterns keep a record shaped by ``shape``."""
+
+
+def default_hooks() -> StreamHooks:
+    """Kinesis's hooks: the ordered stream a processor made without ``hooks`` reads."""
+    from emulator.esm.kinesis_events import KINESIS_HOOKS
+
+    return KINESIS_HOOKS
 
 
 def retry_delay(retry_number: int) -> float:
@@ -71,8 +106,10 @@ class StreamBatchProcessor:
         stop: threading.Event,
         on_checkpoint: Callable[[str], None],
         on_result: Callable[[str], None] | None = None,
+        hooks: StreamHooks | None = None,
     ) -> None:
         self.config = config
+        self.hooks = hooks or default_hooks()
         self.shard_id = shard_id
         self.region = region
         self.role_arn = role_arn
@@ -85,9 +122,9 @@ class StreamBatchProcessor:
         self.on_checkpoint = on_checkpoint
         self.on_result = on_result
 
-    def shape(self, records: list[StreamRecord]) -> list[KinesisEventRecord]:
+    def shape(self, records: list[StreamRecord]) -> list[Any]:
         return [
-            event_record(
+            self.hooks.shape(
                 r,
                 shard_id=self.shard_id,
                 stream_arn=self.config.event_source_arn,
@@ -131,36 +168,41 @@ class StreamBatchProcessor:
                 self.stats.add("throttles", at=now)
                 self.clock.wait(retry_delay(1), self.stop)
                 continue
-            sub.last_error = verdict.function_error
-            if verdict.function_error is not None:
-                self._report(LAST_RESULT_FUNCTION_FAILED)
-            if verdict.verdict == "partial_failure":
-                self.stats.add("partial_failures", at=now)
-                first_failed = next(
-                    i for i, r in enumerate(sub.records) if r.sequence_number == verdict.failed_ids[0]
-                )
-                self._succeeded(sub.records[:first_failed])
-                sub.records = sub.records[first_failed:]
-                if self.config.bisect_on_error and first_failed > 0:
-                    # Bisected at the returned sequence number: a split, so no retry is used up.
-                    self.stats.add("bisects", at=now)
-                    continue
-            if self.config.bisect_on_error and len(sub.records) > 1:
-                self.stats.add("bisects", at=now)
-                half = len(sub.records) // 2
-                queue.popleft()
-                queue.appendleft(_Sub(sub.records[half:]))
-                queue.appendleft(_Sub(sub.records[:half]))
-                continue
-            sub.retries += 1
-            limit = self.config.max_retry_attempts
-            if limit >= 0 and sub.retries > limit:
-                self._give_up(sub, "RetryAttemptsExhausted", invoked=True)
-                queue.popleft()
-                continue
-            self.stats.add("retries", at=now)
-            self.clock.wait(retry_delay(sub.retries), self.stop)
+            self._failed(queue, sub, verdict, now)
         return True
+
+    def _failed(self, queue: deque[_Sub], sub: _Sub, verdict: BatchVerdict, now: float) -> None:
+        """The function ran and failed (all of ``sub`` or, with ReportBatchItemFailures, from an item on):
+        checkpoint what succeeded, then bisect, retry after a backoff, or give up."""
+        sub.last_error = verdict.function_error
+        if verdict.function_error is not None:
+            self._report(LAST_RESULT_FUNCTION_FAILED)
+        if verdict.verdict == "partial_failure":
+            self.stats.add("partial_failures", at=now)
+            first_failed = next(
+                i for i, r in enumerate(sub.records) if r.sequence_number == verdict.failed_ids[0]
+            )
+            self._succeeded(sub.records[:first_failed])
+            sub.records = sub.records[first_failed:]
+            if self.config.bisect_on_error and first_failed > 0:
+                # Bisected at the returned sequence number: a split, so no retry is used up.
+                self.stats.add("bisects", at=now)
+                return
+        if self.config.bisect_on_error and len(sub.records) > 1:
+            self.stats.add("bisects", at=now)
+            half = len(sub.records) // 2
+            queue.popleft()
+            queue.appendleft(_Sub(sub.records[half:]))
+            queue.appendleft(_Sub(sub.records[:half]))
+            return
+        sub.retries += 1
+        limit = self.config.max_retry_attempts
+        if limit >= 0 and sub.retries > limit:
+            self._give_up(sub, "RetryAttemptsExhausted", invoked=True)
+            queue.popleft()
+            return
+        self.stats.add("retries", at=now)
+        self.clock.wait(retry_delay(sub.retries), self.stop)
 
     def _report(self, result: str) -> None:
         if self.on_result is not None:
@@ -188,7 +230,7 @@ class StreamBatchProcessor:
         destination = self.config.on_failure_arn
         now = self.clock.now()
         if destination is not None:
-            record = on_failure_record(
+            record = self.hooks.failure_record(
                 sub.records,
                 condition=condition,
                 invoke_count=max(1, sub.invocations),

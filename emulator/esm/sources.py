@@ -1,0 +1,113 @@
+"""The one place that knows the kinds of event source: a source kind (the ARN's service, ``kinesis``, ``sqs``)
+-> how its mappings are polled. The mapping configuration is parsed the same way for every kind
+(``config.MappingConfig.from_api``); each kind brings its reader (given by the backend, per kind: a shard source
+for a stream, a queue source for a queue), its event shaper and its poller.
+
+An ordered stream (records in sequence per shard, checkpoints, retries, bisect, partial batch responses, record
+age, on-failure destinations) registers with ``ordered_stream(name, hooks)``: the algorithm is written once
+(``stream_batch``, ``kinesis_poller``) and the source fills ``StreamHooks`` (LocalStack's ``StreamPoller`` with its
+Kinesis and DynamoDB hooks is the same idea). A queue brings its own poller.
+
+    register_source(ordered_stream("kinesis", KINESIS_HOOKS))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from emulator.clock import Clock
+from emulator.esm.config import MappingConfig
+from emulator.esm.destinations import FailureSink
+from emulator.esm.invoker import Invoker
+from emulator.esm.kinesis_events import KINESIS_HOOKS
+from emulator.esm.kinesis_poller import StreamMappingPoller
+from emulator.esm.sqs_poller import SqsMappingPoller
+from emulator.esm.stats import MappingObserver, MappingStats
+from emulator.esm.stream_batch import StreamHooks
+
+
+class Poller(Protocol):
+    """What the manager needs of one mapping's poller."""
+
+    config: MappingConfig
+
+    def start(self) -> None: ...
+
+    def stop(self) -> dict[str, str]:
+        """Stop; returns the checkpoints to resume from (per shard; empty for a queue)."""
+
+    def wake(self) -> None: ...
+
+    def idle_since(self, since: float) -> bool: ...
+
+    @property
+    def errors(self) -> list[BaseException]: ...
+
+    @property
+    def source_gone(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PollerContext:
+    """Everything a poller may need, made by the manager for one mapping. ``reader`` is the backend's reader
+    of this kind of source for the mapping's ARN."""
+
+    reader: Any
+    invoker: Invoker
+    sink: FailureSink
+    clock: Clock
+    region: str
+    observer: MappingObserver
+    stats: MappingStats
+    idle_poll_s: float
+    checkpoints: dict[str, str] | None = None
+    start_iterators: dict[str, str] | None = None
+    on_processing_result: Callable[[str, str], None] | None = None
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """``ordered``: a stream read per shard in sequence (a new LATEST mapping pins each shard's position when
+    it is created, so records put after CreateEventSourceMapping returns are read and earlier ones are not)."""
+
+    name: str
+    make_poller: Callable[[MappingConfig, PollerContext], Poller]
+    ordered: bool = False
+
+
+SOURCE_KINDS: dict[str, SourceKind] = {}
+
+
+def register_source(kind: SourceKind) -> None:
+    """Make mappings whose event source ARN's service is ``kind.name`` polled by ``kind``."""
+    SOURCE_KINDS[kind.name] = kind
+
+
+def ordered_stream(name: str, hooks: StreamHooks) -> SourceKind:
+    """A source kind whose mappings run the ordered-stream algorithm with ``hooks``; its reader is a
+    ``kinesis_source.ShardSource``."""
+
+    def make(config: MappingConfig, ctx: PollerContext) -> Poller:
+        return StreamMappingPoller(
+            config, source=ctx.reader, invoker=ctx.invoker, sink=ctx.sink, clock=ctx.clock, region=ctx.region,
+            observer=ctx.observer, stats=ctx.stats, checkpoints=ctx.checkpoints, idle_poll_s=ctx.idle_poll_s,
+            start_iterators=ctx.start_iterators, on_processing_result=ctx.on_processing_result, hooks=hooks,
+        )
+
+    return SourceKind(name, make, ordered=True)
+
+
+def _queue_poller(config: MappingConfig, ctx: PollerContext) -> Poller:
+    return SqsMappingPoller(
+        config, source=ctx.reader, invoker=ctx.invoker, clock=ctx.clock, region=ctx.region, observer=ctx.observer,
+        stats=ctx.stats, idle_poll_s=ctx.idle_poll_s,
+    )
+
+
+register_source(ordered_stream("kinesis", KINESIS_HOOKS))
+register_source(SourceKind("sqs", _queue_poller))
+
+
+__all__ = ["SOURCE_KINDS", "Poller", "PollerContext", "SourceKind", "ordered_stream", "register_source"]
