@@ -1,9 +1,6 @@
-"""Puts the Kinesis store seam into a running embedded backend when the backend does not do it itself yet.
-
-``EmbeddedBackend`` is meant to install ``moto_seams.kinesis_store`` (wake pollers on put) and read shards in
-process (``kinesis_store.InProcessShardSource``). Until it does, the benchmarks apply the same wiring here, so
-the figures show the seam's effect; once the backend does it, ``wire`` only reports that it found it done.
-``PIPEMU_BENCH_STOCK_KINESIS=1`` measures the opposite: moto's own Kinesis store and HTTP polling.
+"""The Kinesis store seam in benchmarks. ``EmbeddedBackend`` installs ``moto_seams.kinesis_store`` (pollers wake
+on put and read shards in process); ``PIPEMU_BENCH_STOCK_KINESIS=1`` measures the opposite: moto's own Kinesis
+store and HTTP polling.
 """
 
 from __future__ import annotations
@@ -24,23 +21,15 @@ def stock_requested() -> bool:
 
 
 def wire(backend: EmbeddedBackend, *, stock: bool | None = None) -> str:
-    """Make ``backend`` use the seam (or, with ``stock``, moto's own store). Returns how it was found."""
+    """With ``stock`` (default: ``PIPEMU_BENCH_STOCK_KINESIS``), remove the seam the backend installed; otherwise
+    check it is there. Returns what the benchmark measures."""
     stock = stock_requested() if stock is None else stock
-    esm: Any = backend.esm
     if stock:
         kinesis_store.uninstall()
         return "stock moto Kinesis"
-    if kinesis_store.installed():
-        return "seam wired by the backend"
-
-    def wake(_arn: str, _shards: frozenset[str]) -> None:
-        if esm is not None:
-            esm.wake()
-
-    kinesis_store.install(wake)
-    if esm is not None:
-        esm._shard_source = kinesis_store.InProcessShardSource  # bench-only: what the backend's wiring does
-    return "seam wired by bench"
+    if not kinesis_store.installed():
+        raise RuntimeError("the embedded backend did not install the Kinesis store seam")
+    return "seam wired by the backend"
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from emulator.cost.bill import Bill
 from emulator.cost.measure import RunMeter
 from emulator.deploy import Deployer, Deployment
 from emulator.errors import ConfigError, HarnessError, WaitTimeout
-from emulator.esm.records import StreamRecord
+from emulator.esm.streams.records import StreamRecord
 from emulator.expect.checks import check
 from emulator.expect.latency import summarize
 from emulator.expect.outputs import output_checker

@@ -31,8 +31,8 @@ DEFAULT_ACCOUNT = "123456789012"
 
 if TYPE_CHECKING:
     from emulator.clock import ScaledClock
-    from emulator.esm.manager import EsmManager
-    from emulator.esm.stats import MappingObserver
+    from emulator.esm.core.manager import EsmManager
+    from emulator.esm.core.stats import MappingObserver
     from emulator.observe.api_meter import ApiMeter
     from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
-from emulator.esm import control
+from emulator.esm.core import control
 from emulator.runtime import FunctionSpec
 
 ChangeListener = Callable[[str, str, dict[str, Any] | None], None]

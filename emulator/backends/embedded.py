@@ -41,11 +41,11 @@ from emulator.backends.moto_seams import (
 )
 from emulator.clock import ScaledClock
 from emulator.errors import EmulatorDied, HarnessError
-from emulator.esm.destinations import Boto3FailureSink
-from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.manager import EsmManager
-from emulator.esm.sqs_source import Boto3QueueSource
-from emulator.esm.stats import MappingObserver
+from emulator.esm.core.destinations import Boto3FailureSink
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.manager import EsmManager
+from emulator.esm.core.stats import MappingObserver
+from emulator.esm.sqs.source import Boto3QueueSource
 from emulator.observe.api_meter import ApiMeter
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 

@@ -34,8 +34,8 @@ from emulator.backends.teardown import CreatedResources, TrackingClient, teardow
 from emulator.backends.vendoring import VendoringLambdaClient
 from emulator.clock import ScaledClock
 from emulator.errors import ConfigError, EmulatorDied, HarnessError, WaitTimeout
-from emulator.esm.manager import EsmManager
-from emulator.esm.stats import MappingObserver
+from emulator.esm.core.manager import EsmManager
+from emulator.esm.core.stats import MappingObserver
 from emulator.observe.api_meter import ApiMeter
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 

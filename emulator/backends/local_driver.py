@@ -21,12 +21,12 @@ from emulator.backends.client_side import FunctionCodeUnknown, FunctionRegistry,
 from emulator.backends.log_shipper import Boto3LogSink, LogShipper
 from emulator.backends.s3_notify import LocalS3Client, NotificationPoller
 from emulator.clock import ScaledClock
-from emulator.esm.destinations import Boto3FailureSink
-from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.kinesis_source import Boto3ShardSource
-from emulator.esm.manager import EsmManager
-from emulator.esm.sqs_source import Boto3QueueSource
-from emulator.esm.stats import MappingObserver
+from emulator.esm.core.destinations import Boto3FailureSink
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.manager import EsmManager
+from emulator.esm.core.stats import MappingObserver
+from emulator.esm.sqs.source import Boto3QueueSource
+from emulator.esm.streams.kinesis_source import Boto3ShardSource
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 
 log = logging.getLogger(__name__)

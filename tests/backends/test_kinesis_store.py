@@ -24,7 +24,7 @@ from moto.server import ThreadedMotoServer
 from emulator.backends.base import DEFAULT_ACCOUNT, DEFAULT_REGION, make_client
 from emulator.backends.embedded import free_port
 from emulator.backends.moto_seams import kinesis_store
-from emulator.esm.kinesis_source import Boto3ShardSource
+from emulator.esm.streams.kinesis_source import Boto3ShardSource
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from itertools import pairwise
 
 from esm_kit import Kit, wait_for
 
-from emulator.esm.shard_lanes import lane_of
+from emulator.esm.streams.lanes import lane_of
 
 
 def test_one_poison_record_in_a_batch_of_100_with_bisect_and_two_retries(kit: Kit, time_scale) -> None:

@@ -18,12 +18,12 @@ import pytest
 from esm_fakes import RecordingObserver, RecordingSink, ScriptedInvoker, records, returns, unhandled
 
 from emulator.clock import FakeClock
-from emulator.esm.config import MappingConfig
-from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.kinesis_events import StreamRecord, iso_ms
-from emulator.esm.responses import read_response
-from emulator.esm.stats import MappingStats
-from emulator.esm.stream_batch import StreamBatchProcessor
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.responses import read_response
+from emulator.esm.core.stats import MappingStats
+from emulator.esm.streams.batch import StreamBatchProcessor
+from emulator.esm.streams.kinesis_events import StreamRecord, iso_ms
 
 DLQ = "arn:aws:sqs:us-east-1:123456789012:dlq"
 FN = "arn:aws:lambda:us-east-1:123456789012:function:fn"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conformance_data import snapshots_dir
 
-from emulator.esm.filters import (
+from emulator.esm.core.filters import (
     CompiledPattern,
     FilterPatternError,
     kinesis_record_matches,

@@ -14,12 +14,12 @@ from typing import Any
 from esm_fakes import RecordingObserver, RecordingSink
 
 from emulator.clock import ScaledClock
-from emulator.esm.config import MappingConfig
-from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.kinesis_events import StreamRecord
-from emulator.esm.kinesis_poller import KinesisMappingPoller
-from emulator.esm.shard_lanes import CheckpointTracker, lane_of
-from emulator.esm.stats import MappingStats
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.stats import MappingStats
+from emulator.esm.streams.kinesis_events import StreamRecord
+from emulator.esm.streams.lanes import CheckpointTracker, lane_of
+from emulator.esm.streams.poller import KinesisMappingPoller
 
 SHARD = "shardId-000000000000"
 

@@ -14,12 +14,12 @@ import pytest
 from esm_fakes import RecordingObserver, ok, returns, unhandled
 
 from emulator.clock import FakeClock, ScaledClock
-from emulator.esm.config import MappingConfig
-from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.sqs_events import SqsMessage, event_record
-from emulator.esm.sqs_poller import MAX_PAYLOAD_BYTES, SqsMappingPoller
-from emulator.esm.sqs_source import QueueGone, QueueInfo
-from emulator.esm.stats import MappingStats
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.stats import MappingStats
+from emulator.esm.sqs.events import SqsMessage, event_record
+from emulator.esm.sqs.poller import MAX_PAYLOAD_BYTES, SqsMappingPoller
+from emulator.esm.sqs.source import QueueGone, QueueInfo
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:fn"
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:q"

@@ -10,10 +10,10 @@ import pytest
 from esm_fakes import RecordingObserver, RecordingSink, ScriptedInvoker, ok, records, returns, unhandled
 
 from emulator.clock import FakeClock
-from emulator.esm.config import MappingConfig
-from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.stats import MappingStats
-from emulator.esm.stream_batch import StreamBatchProcessor, retry_delay
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.stats import MappingStats
+from emulator.esm.streams.batch import StreamBatchProcessor, retry_delay
 
 DLQ = "arn:aws:sqs:us-east-1:123456789012:dlq"
 FN = "arn:aws:lambda:us-east-1:123456789012:function:fn"

@@ -13,11 +13,11 @@ import pytest
 from waiting import wait_for
 
 from emulator.clock import ScaledClock
-from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.manager import EsmManager
-from emulator.esm.records import StreamRecord
-from emulator.esm.sources import SOURCE_KINDS, ordered_stream, register_source
-from emulator.esm.stats import NullObserver
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.manager import EsmManager
+from emulator.esm.core.sources import SOURCE_KINDS, ordered_stream, register_source
+from emulator.esm.core.stats import NullObserver
+from emulator.esm.streams.records import StreamRecord
 
 TOY_ARN = "arn:aws:toy:us-east-1:123456789012:stream/t"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"

@@ -10,7 +10,7 @@ from test_embedded_backend import create_function
 from test_kinesis_poller import RECORDER, calls
 from waiting import wait_for
 
-from emulator.esm.kinesis_source import STREAM_GONE_RESULT
+from emulator.esm.streams.kinesis_source import STREAM_GONE_RESULT
 
 
 def _setup(pipemu) -> tuple[str, str]:

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.kinesis_events import KinesisEventRecord, OnFailureRecord, StreamRecord
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.streams.kinesis_events import KinesisEventRecord, OnFailureRecord, StreamRecord
 
 
 def records(

@@ -6,7 +6,7 @@ setting) and SQS messages on the next send. We keep moto as the store of the map
 ``lambda_event_source_mappings`` right after moto wires it, and tell pipemu's mapping manager to reconcile.
 
 The API answers as AWS does (validation errors, defaults and states in responses): the rules live in
-``emulator.esm.control``, shared with the endpoint backend's client-side store; this seam feeds it moto's
+``emulator.esm.core.control``, shared with the endpoint backend's client-side store; this seam feeds it moto's
 objects and raises its errors as moto's.
 """
 
@@ -23,7 +23,7 @@ from moto.awslambda.responses import LambdaResponse
 from moto.kinesis.models import kinesis_backends
 from moto.sqs.models import sqs_backends
 
-from emulator.esm import control
+from emulator.esm.core import control
 
 TOUCHES = (
     "moto.awslambda.models.LambdaBackend.{create,update,delete}_event_source_mapping",
@@ -47,7 +47,7 @@ _processing_results: dict[str, str] = {}
 
 class _UserError(LambdaClientError):
     """Lambda marks a caller's mistake with ``"Type": "User"`` in the error body; boto3 shows it in
-    ``ClientError.response`` next to ``message`` (shared/conformance §2, §3)."""
+    ``ClientError.response`` next to ``message`` (tests/conformance/aws-snapshots)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(code, message)

@@ -44,8 +44,8 @@ from emulator.backends.moto_seams.kinesis_records import (
     get_sequence_number_at,
     put_record,
 )
-from emulator.esm.kinesis_events import StreamRecord
-from emulator.esm.kinesis_source import StreamGone
+from emulator.esm.streams.kinesis_events import StreamRecord
+from emulator.esm.streams.kinesis_source import StreamGone
 
 TOUCHES = (
     *kinesis_records.TOUCHES,

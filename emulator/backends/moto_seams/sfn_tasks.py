@@ -1,5 +1,5 @@
 """Seam: Lambda task errors in moto's Step Functions interpreter, shaped as AWS records them
-(shared/conformance/README.md §4).
+(the Step Functions recordings in tests/conformance/aws-snapshots/stepfunctions).
 
 - A Task whose Resource is a function ARN passes the function's error payload on as the ``Cause`` unchanged: the
   Python runtime writes it with ``", "``/``": "`` separators. moto re-serialises it compactly, which is right only

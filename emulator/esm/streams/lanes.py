@@ -16,8 +16,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from emulator.clock import Clock
-from emulator.esm.config import MappingConfig
-from emulator.esm.kinesis_events import StreamRecord
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.streams.kinesis_events import StreamRecord
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invocation payload limit
 

@@ -14,7 +14,7 @@ AWS behaviour (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfilt
   keys. When it gives ``body`` an object (a "valid JSON" filter), the body is parsed as JSON and a
   plain-string body is dropped; when it gives ``body`` a list (a "plain string" filter), the body is
   compared as the string it is.
-- The matching language is EventBridge's; see :mod:`emulator.esm.filter_patterns`.
+- The matching language is EventBridge's; see :mod:`emulator.esm.core.filter_patterns`.
 
 Filtered-out records never reach the function: the poller deletes them (SQS) or steps past them (Kinesis).
 """
@@ -27,8 +27,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.esm.filter_matching import match_rule
-from emulator.esm.filter_patterns import (
+from emulator.esm.core.filter_matching import match_rule
+from emulator.esm.core.filter_patterns import (
     LeafRule,
     ObjectRule,
     PatternSyntaxError,

@@ -1,6 +1,6 @@
 """Payload shapes of Kinesis event source mappings, as AWS delivers them.
 
-Shapes: shared/conformance/README.md section 5, and
+Shapes: the AWS recordings in tests/conformance/aws-snapshots, and
 https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html (event and on-failure record examples).
 """
 
@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
 
-from emulator.esm.records import StreamRecord
+from emulator.esm.streams.records import StreamRecord
 
 
 class KinesisData(TypedDict):
@@ -146,7 +146,7 @@ def on_failure_record(
 
 
 class KinesisHooks:
-    """The Kinesis parts of the ordered-stream algorithm (``stream_batch.StreamHooks``)."""
+    """The Kinesis parts of the ordered-stream algorithm (``streams.batch.StreamHooks``)."""
 
     def shape(self, record: StreamRecord, *, shard_id: str, stream_arn: str, region: str, role_arn: str) -> Any:
         return event_record(record, shard_id=shard_id, stream_arn=stream_arn, region=region, role_arn=role_arn)
@@ -155,7 +155,7 @@ class KinesisHooks:
         return on_failure_record(records, **context)
 
     def keeps(self, patterns: Any, shaped: Any) -> bool:
-        from emulator.esm.filters import kinesis_record_matches
+        from emulator.esm.core.filters import kinesis_record_matches
 
         return kinesis_record_matches(patterns, shaped)
 

@@ -5,7 +5,7 @@ for a stream, a queue source for a queue), its event shaper and its poller.
 
 An ordered stream (records in sequence per shard, checkpoints, retries, bisect, partial batch responses, record
 age, on-failure destinations) registers with ``ordered_stream(name, hooks)``: the algorithm is written once
-(``stream_batch``, ``kinesis_poller``) and the source fills ``StreamHooks`` (LocalStack's ``StreamPoller`` with its
+(``streams.batch``, ``streams.poller``) and the source fills ``StreamHooks`` (LocalStack's ``StreamPoller`` with its
 Kinesis and DynamoDB hooks is the same idea). A queue brings its own poller.
 
     register_source(ordered_stream("kinesis", KINESIS_HOOKS))
@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from emulator.clock import Clock
-from emulator.esm.config import MappingConfig
-from emulator.esm.destinations import FailureSink
-from emulator.esm.invoker import Invoker
-from emulator.esm.kinesis_events import KINESIS_HOOKS
-from emulator.esm.kinesis_poller import StreamMappingPoller
-from emulator.esm.sqs_poller import SqsMappingPoller
-from emulator.esm.stats import MappingObserver, MappingStats
-from emulator.esm.stream_batch import StreamHooks
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.destinations import FailureSink
+from emulator.esm.core.invoker import Invoker
+from emulator.esm.core.stats import MappingObserver, MappingStats
+from emulator.esm.sqs.poller import SqsMappingPoller
+from emulator.esm.streams.batch import StreamHooks
+from emulator.esm.streams.kinesis_events import KINESIS_HOOKS
+from emulator.esm.streams.poller import StreamMappingPoller
 
 
 class Poller(Protocol):

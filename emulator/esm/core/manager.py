@@ -14,12 +14,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from emulator.clock import Clock
-from emulator.esm.config import MappingConfig
-from emulator.esm.destinations import FailureSink
-from emulator.esm.invoker import Invoker
-from emulator.esm.kinesis_source import STREAM_GONE_RESULT, StreamGone
-from emulator.esm.sources import SOURCE_KINDS, Poller, PollerContext
-from emulator.esm.stats import MappingObserver, MappingStats, NullObserver
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.destinations import FailureSink
+from emulator.esm.core.invoker import Invoker
+from emulator.esm.core.sources import SOURCE_KINDS, Poller, PollerContext
+from emulator.esm.core.stats import MappingObserver, MappingStats, NullObserver
+from emulator.esm.streams.kinesis_source import STREAM_GONE_RESULT, StreamGone
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ queue)."""
 
 class EsmManager:
     """``readers`` maps each source kind the backend can read (``kinesis``, ``sqs``) to its reader; a mapping
-    whose kind is not registered in ``sources.SOURCE_KINDS`` or has no reader is left alone."""
+    whose kind is not registered in ``core.sources.SOURCE_KINDS`` or has no reader is left alone."""
 
     def __init__(
         self,

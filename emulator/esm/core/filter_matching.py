@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from emulator.esm.filter_patterns import LeafRule, ObjectRule, Scalar
+from emulator.esm.core.filter_patterns import LeafRule, ObjectRule, Scalar
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})  # stands for a missing key
 

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from emulator.esm.records import StreamRecord
+from emulator.esm.streams.records import StreamRecord
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """How a function's response to a batch is read: success, whole-batch failure, or partial failure.
 
 ReportBatchItemFailures rules (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html
-and the AWS-recorded cases in shared/conformance §2/§3):
+and the AWS-recorded cases in tests/conformance/aws-snapshots):
 - success: empty or null body, ``""``, ``{}``, ``[]``, ``{"batchItemFailures": []}`` or ``null``;
 - whole batch failed: an entry without ``itemIdentifier``, or with an empty, null or unknown identifier;
 - otherwise the lowest reported item fails, with everything after it (streams) or each reported item (SQS).
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from emulator.esm.invoker import InvokeOutcome
+from emulator.esm.core.invoker import InvokeOutcome
 
 Verdict = Literal["success", "batch_failure", "partial_failure"]
 

@@ -3,7 +3,7 @@ BatchSize, MaximumBatchingWindowInSeconds and the 6 MB payload limit, and runs e
 up to ScalingConfig.MaximumConcurrency batches at once (5 without it: where AWS starts).
 
 AWS behaviour (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, services-sqs-scaling.html,
-services-sqs-errorhandling.html, and shared/conformance §3):
+services-sqs-errorhandling.html, and the AWS recordings in tests/conformance/aws-snapshots):
 - success deletes the batch; with ReportBatchItemFailures only the items not reported failed are deleted;
   a function error or an invalid partial response deletes nothing;
 - what is not deleted reappears when the queue's visibility timeout (counted from the receive) ends, and is
@@ -31,13 +31,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from emulator.clock import Clock
-from emulator.esm.config import MappingConfig
-from emulator.esm.filters import parse_filter_criteria, sqs_record_matches
-from emulator.esm.invoker import InvokeOutcome, Invoker
-from emulator.esm.responses import read_response
-from emulator.esm.sqs_events import SqsEventRecord, as_stream_record, encoded_size, event_record
-from emulator.esm.sqs_source import MAX_ENTRIES, QueueGone, QueueInfo, QueueSource, VisibilityKeeper
-from emulator.esm.stats import MappingObserver, MappingStats
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.filters import parse_filter_criteria, sqs_record_matches
+from emulator.esm.core.invoker import InvokeOutcome, Invoker
+from emulator.esm.core.responses import read_response
+from emulator.esm.core.stats import MappingObserver, MappingStats
+from emulator.esm.sqs.events import SqsEventRecord, as_stream_record, encoded_size, event_record
+from emulator.esm.sqs.source import MAX_ENTRIES, QueueGone, QueueInfo, QueueSource, VisibilityKeeper
 
 log = logging.getLogger(__name__)
 

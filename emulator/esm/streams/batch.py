@@ -3,7 +3,7 @@ Written once for every ordered stream (Kinesis today); what differs per source (
 sees it, the on-failure message, filter matching) comes from its ``StreamHooks``.
 
 AWS behaviour (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#services-kinesis-errors and
-shared/conformance §2):
+the AWS recordings in tests/conformance/aws-snapshots):
 - a failed batch is retried until it succeeds, MaximumRetryAttempts is used up, or its records are older
   than MaximumRecordAgeInSeconds; ``approximateInvokeCount`` counts the invocations of that batch;
 - BisectBatchOnFunctionError splits a failed batch in two, first half first; a split does not use up a
@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from emulator.clock import Clock
-from emulator.esm.config import MappingConfig
-from emulator.esm.destinations import FailureSink
-from emulator.esm.invoker import Invoker
-from emulator.esm.records import StreamRecord
-from emulator.esm.responses import BatchVerdict, read_response
-from emulator.esm.stats import MappingObserver, MappingStats
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.destinations import FailureSink
+from emulator.esm.core.invoker import Invoker
+from emulator.esm.core.responses import BatchVerdict, read_response
+from emulator.esm.core.stats import MappingObserver, MappingStats
+from emulator.esm.streams.records import StreamRecord
 
 RETRY_BASE_S = 1.0
 RETRY_CAP_S = 12.0
@@ -72,7 +72,7 @@ class StreamHooks(Protocol):
 
 def default_hooks() -> StreamHooks:
     """Kinesis's hooks: the ordered stream a processor made without ``hooks`` reads."""
-    from emulator.esm.kinesis_events import KINESIS_HOOKS
+    from emulator.esm.streams.kinesis_events import KINESIS_HOOKS
 
     return KINESIS_HOOKS
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from emulator.clock import Clock
-from emulator.esm.sqs_events import SqsMessage
+from emulator.esm.sqs.events import SqsMessage
 
 log = logging.getLogger(__name__)
 

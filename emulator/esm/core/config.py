@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from emulator.esm.control import default_batch_size
+from emulator.esm.core.control import default_batch_size
 
 SourceKind = str
-"""The event source ARN's service (``kinesis``, ``sqs``, ...): the key of ``sources.SOURCE_KINDS``."""
+"""The event source ARN's service (``kinesis``, ``sqs``, ...): the key of ``core.sources.SOURCE_KINDS``."""
 
 
 @dataclass(frozen=True)

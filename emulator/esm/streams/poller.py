@@ -1,7 +1,7 @@
-"""The ordered-stream poller (Kinesis, and any source registered with ``sources.ordered_stream``): one worker
+"""The ordered-stream poller (Kinesis, and any source registered with ``core.sources.ordered_stream``): one worker
 thread per shard reads records in sequence order, assembles batches by BatchSize and
 MaximumBatchingWindowInSeconds, and hands each to ``StreamBatchProcessor``. Up to ParallelizationFactor batches
-are in flight per shard, never two holding the same partition key (``shard_lanes``). What differs per source
+are in flight per shard, never two holding the same partition key (``lanes``). What differs per source
 comes from its ``StreamHooks`` and its ``ShardSource``.
 
 https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#services-kinesis-batchfailurereporting
@@ -16,14 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.clock import Clock
-from emulator.esm.config import MappingConfig
-from emulator.esm.destinations import FailureSink
-from emulator.esm.invoker import Invoker
-from emulator.esm.kinesis_source import ShardSource, StreamGone
-from emulator.esm.records import StreamRecord
-from emulator.esm.shard_lanes import CheckpointTracker, Lane, lane_of
-from emulator.esm.stats import MappingObserver, MappingStats
-from emulator.esm.stream_batch import StreamBatchProcessor, StreamHooks, default_hooks
+from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.destinations import FailureSink
+from emulator.esm.core.invoker import Invoker
+from emulator.esm.core.stats import MappingObserver, MappingStats
+from emulator.esm.streams.batch import StreamBatchProcessor, StreamHooks, default_hooks
+from emulator.esm.streams.kinesis_source import ShardSource, StreamGone
+from emulator.esm.streams.lanes import CheckpointTracker, Lane, lane_of
+from emulator.esm.streams.records import StreamRecord
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ READ_LIMIT = 10_000
 def _filter(config: MappingConfig, shard_id: str, hooks: StreamHooks) -> Callable[[StreamRecord], bool] | None:
     if not config.filter_criteria:
         return None
-    from emulator.esm.filters import parse_filter_criteria
+    from emulator.esm.core.filters import parse_filter_criteria
 
     patterns = parse_filter_criteria(config.filter_criteria)
 
@@ -47,7 +47,7 @@ def _filter(config: MappingConfig, shard_id: str, hooks: StreamHooks) -> Callabl
 
 class ShardWorker:
     """Reads one shard in sequence order and feeds its lanes. With ParallelizationFactor 1 the single lane runs
-    in this worker's thread; with N > 1 each lane has its own thread (see ``shard_lanes``)."""
+    in this worker's thread; with N > 1 each lane has its own thread (see ``lanes``)."""
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
-from emulator.esm.kinesis_events import StreamRecord
+from emulator.esm.streams.kinesis_events import StreamRecord
 
 T = TypeVar("T")
 

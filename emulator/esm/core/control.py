@@ -2,7 +2,7 @@
 Get/ListEventSourceMappings answer, written once for every store of mappings (the embedded backend keeps them in
 moto, the endpoint backend on the client side).
 
-Defaults, validation rules and messages are AWS's, as recorded in ``shared/conformance/aws-snapshots``
+Defaults, validation rules and messages are AWS's, as recorded in ``tests/conformance/aws-snapshots``
 (https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html). A validation failure is a
 ``MappingRequestError``; each store raises it as its API raises errors.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.esm.filters import FilterPatternError, parse_filter_criteria
+from emulator.esm.core.filters import FilterPatternError, parse_filter_criteria
 
 KINESIS_DEFAULTS: dict[str, Any] = {
     "BatchSize": 100,

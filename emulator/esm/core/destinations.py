@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from emulator.esm.kinesis_events import KinesisEventRecord, OnFailureRecord
+from emulator.esm.streams.kinesis_events import KinesisEventRecord, OnFailureRecord
 
 
 class FailureSink(Protocol):

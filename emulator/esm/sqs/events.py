@@ -1,7 +1,7 @@
 """Payload shapes of SQS event source mappings, as AWS delivers them.
 
-Shapes: shared/conformance/README.md section 5 and ``test_message_body_and_attributes_passed_correctly`` /
-``test_report_batch_item_failures`` in the SQS snapshot; https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
+Shapes: ``test_message_body_and_attributes_passed_correctly`` and ``test_report_batch_item_failures`` in the
+SQS snapshot under tests/conformance/aws-snapshots; https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
 (standard and FIFO event examples).
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict
 
-from emulator.esm.records import StreamRecord
+from emulator.esm.streams.records import StreamRecord
 
 # Key order of ``attributes`` as Lambda writes it (standard, then the FIFO keys in their places).
 _ATTRIBUTE_ORDER = (

@@ -1,0 +1,1 @@
+"""SQS queues: the queue poller, its reader and the event shapes."""
