@@ -1,5 +1,5 @@
 """Figure 5: a 1,000,000-event replay of the clickstream scenario as fast as the pipeline takes it (peak RSS,
-last-decile over first-decile throughput), and a 1,000,000-event generation in constant memory (issue 5).
+last-decile over first-decile throughput), and a 1,000,000-event generation in constant memory.
 
 Replay baselines: the emulator's RSS once deployed, before the replay; and for the decile ratio, moto's own
 Kinesis store filling up under the same PutRecords load (its puts slow as the shard fills).

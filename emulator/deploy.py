@@ -237,7 +237,7 @@ class Deployer:
             out.functions[name] = lam.create_function(**kwargs)["FunctionArn"]
 
     def _state_machines(self, spec: PipelineSpec, out: Deployment) -> None:
-        """Step Functions state machines, their ``${function:...}``-style references filled in (issue 4)."""
+        """Step Functions state machines, their ``${function:...}``-style references filled in."""
         if not spec.state_machines:
             return
         from emulator.stepfunctions.definition import References, render_definition

@@ -26,6 +26,7 @@ from typing import Any
 
 from emulator import guard
 from emulator.runtime import faults, protocol
+from emulator.runtime.handler import load_handler
 from emulator.runtime.worker_io import EventSink, LambdaContext, LogStream, install_logging, set_request_id
 
 MEMORY_BASELINE_MB = 1536
@@ -121,7 +122,7 @@ def _cap_memory() -> bool:
 def _init(sink: EventSink, task_root: str, memory_capped: bool) -> Callable[..., Any]:
     fault: faults.Fault | None = None
     try:
-        return faults.load_handler(os.environ["_HANDLER"], task_root)  # type: ignore[no-any-return]
+        return load_handler(os.environ["_HANDLER"], task_root)  # type: ignore[no-any-return]
     except faults.Fault as f:
         fault = f
     except Exception as e:

@@ -109,7 +109,7 @@ class FilteredSpec(Strict):
     count: int = Field(ge=0)
 
 
-# -- Step Functions executions (issue 4): checked by emulator.stepfunctions.expect ---------------------------------
+# -- Step Functions executions: checked by emulator.stepfunctions.expect ------------------------------------------
 SCENARIO_SOURCE_PATTERN = r"^(stream|queue|state_machine|bucket)/[^/\s]+$"
 SOURCE_SECTIONS = {"stream": "streams", "queue": "queues", "state_machine": "state_machines", "bucket": "buckets"}
 
