@@ -28,6 +28,7 @@ ENDPOINT_HELP = "AWS-compatible endpoint URL (moto server, LocalStack...); alone
 AWS_HELP = "allow --backend aws to deploy to the real AWS account of your credentials (or set PIPEMU_ALLOW_AWS=1)"
 
 
+# Over 60 lines by its sixteen option declarations; the body is short (its docstring is the command's help).
 @app.command()
 def replay(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
