@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.backends.base import Backend, driven
+from emulator.backends.base import Backend, driven, mapping_manager
 from emulator.backends.factory import make_backend
 from emulator.observe.outputs import parse_records
 from emulator.runner import RunResult, run_scenario
@@ -219,8 +219,7 @@ def _clean_up(backend: Backend, result: RunResult | None) -> None:
         lam = backend.client("lambda")
         for uuid in result.deployment.mappings:
             lam.delete_event_source_mapping(UUID=uuid)
-        driven_part = driven(backend)
-        esm = driven_part.esm if driven_part is not None else None
+        esm = mapping_manager(backend)
         if esm is not None:
             esm.wait_synced()
     backend.reset()

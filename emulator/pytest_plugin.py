@@ -118,11 +118,10 @@ def pipemu_session_backend(
 
 @pytest.fixture
 def pipemu(pipemu_session_backend: Backend, request: pytest.FixtureRequest) -> Iterator[Pipemu]:
-    from emulator.backends.base import driven
+    from emulator.backends.base import mapping_manager
     pipemu_session_backend.reset()
     yield Pipemu(pipemu_session_backend, request)
-    driven_part = driven(pipemu_session_backend)
-    esm = driven_part.esm if driven_part is not None else None
+    esm = mapping_manager(pipemu_session_backend)
     errors = esm.poller_errors() if esm is not None else []
     if errors:
         raise errors[0]

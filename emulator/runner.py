@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-from emulator.backends.base import Backend, DrivenBackend, driven
+from emulator.backends.base import Backend, DrivenBackend, driven, mapping_manager
 from emulator.backends.embedded import EmbeddedBackend
 from emulator.cost import hooks as cost_hooks
 from emulator.cost.bill import Bill
@@ -229,10 +229,10 @@ def deploy_pipeline(backend: Backend, pipeline: PipelineSpec) -> Deployment:
     """Deploy ``pipeline`` through boto3; on a driven backend, load every handler and wait until every mapping
     polls, so the first events pay no cold start."""
     deployment = Deployer(backend.client, prefix=backend.resource_prefix).deploy(pipeline)
-    driven_part = driven(backend)
-    if driven_part is not None and driven_part.esm is not None:
+    driven_part, esm = driven(backend), mapping_manager(backend)
+    if driven_part is not None and esm is not None:
         driven_part.warm(deployment.concurrency(pipeline))
-        driven_part.esm.wait_synced()
+        esm.wait_synced()
     return deployment
 
 
@@ -344,8 +344,9 @@ def _wait_for_quiescence(run: _Run, stats: ReplayStats) -> bool:
     deadline = replay_done + run.timeout_s
     last_arrival = time.monotonic()
     quiet_checks = 0
-    if driven_part is not None and driven_part.esm is not None:
-        driven_part.esm.wake()
+    esm = mapping_manager(run.backend)
+    if esm is not None:
+        esm.wake()
     while time.monotonic() < deadline:
         try:
             arrived = collector.poll()
@@ -412,9 +413,10 @@ def _bill(run: _Run, stats: ReplayStats) -> tuple[Bill | None, list[ExpectationR
 def _driven_figures(run: _Run) -> dict[str, Any]:
     """Per-mapping and per-function figures, the batch timeline and the invocations (driven backends only)."""
     driven_part = run.driven
-    if driven_part is None or driven_part.esm is None:
+    esm = mapping_manager(driven_part) if driven_part is not None else None
+    if driven_part is None or esm is None:
         return {"mappings": {}, "functions": {}, "timeline": [], "invocations": []}
-    mapping_stats = driven_part.esm.stats()
+    mapping_stats = esm.stats()
     return {
         "mappings": {uuid: s.as_dict() for uuid, s in mapping_stats.items()},
         "timeline": sorted(entry for s in mapping_stats.values() for entry in list(s.timeline)),

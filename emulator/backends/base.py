@@ -135,6 +135,15 @@ def driven(backend: Backend) -> DrivenBackend | None:
     return cast("DrivenBackend", backend) if backend.capabilities.runs_lambda else None
 
 
+def mapping_manager(backend: Backend) -> EsmManager | None:
+    """The manager of pipemu's pollers when they drive the backend's mappings (it declares
+    ``capabilities.runs_event_source_mappings``) and the backend runs; else None."""
+    driven_part = driven(backend)
+    if driven_part is None or not backend.capabilities.runs_event_source_mappings:
+        return None
+    return driven_part.esm
+
+
 _CLIENT_CONFIG = Config(
     retries={"max_attempts": 2, "mode": "standard"},
     connect_timeout=5,
