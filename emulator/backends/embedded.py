@@ -45,7 +45,6 @@ from emulator.esm.core.destinations import Boto3FailureSink
 from emulator.esm.core.invoker import InvokeOutcome
 from emulator.esm.core.manager import EsmManager
 from emulator.esm.core.stats import MappingObserver
-from emulator.esm.sqs.source import Boto3QueueSource
 from emulator.observe.api_meter import ApiMeter
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 
@@ -231,10 +230,8 @@ class EmbeddedBackend:
 
         self.esm = EsmManager(
             lambda_client=self.client("lambda"),
-            readers={
-                "kinesis": kinesis_store.InProcessShardSource,  # same answers as GetRecords, without HTTP
-                "sqs": lambda arn: Boto3QueueSource(self.client("sqs"), arn),
-            },
+            clients=self.client,
+            readers={"kinesis": kinesis_store.InProcessShardSource},  # same answers as GetRecords, without HTTP
             invoker=invoker,
             sink=Boto3FailureSink(self.client),
             clock=self.clock,

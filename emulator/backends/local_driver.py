@@ -25,8 +25,6 @@ from emulator.esm.core.destinations import Boto3FailureSink
 from emulator.esm.core.invoker import InvokeOutcome
 from emulator.esm.core.manager import EsmManager
 from emulator.esm.core.stats import MappingObserver
-from emulator.esm.sqs.source import Boto3QueueSource
-from emulator.esm.streams.kinesis_source import Boto3ShardSource
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
 
 log = logging.getLogger(__name__)
@@ -70,10 +68,7 @@ class LocalDriver:
 
         self.esm = EsmManager(
             lambda_client=self.lambda_client(raw_lambda),
-            readers={
-                "kinesis": lambda arn: Boto3ShardSource(raw_client("kinesis"), arn),
-                "sqs": lambda arn: Boto3QueueSource(raw_client("sqs"), arn),
-            },
+            clients=raw_client,
             invoker=invoker,
             sink=Boto3FailureSink(raw_client),
             clock=clock,

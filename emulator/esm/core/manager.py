@@ -29,14 +29,16 @@ queue)."""
 
 
 class EsmManager:
-    """``readers`` maps each source kind the backend can read (``kinesis``, ``sqs``) to its reader; a mapping
-    whose kind is not registered in ``core.sources.SOURCE_KINDS`` or has no reader is left alone."""
+    """Polls the mappings of every kind registered in ``core.sources.SOURCE_KINDS``, reading each source with the
+    kind's boto3 reader over ``clients(service)``, or with the backend's own reader for that kind in
+    ``readers``; other mappings are left alone."""
 
     def __init__(
         self,
         *,
         lambda_client: Any,
-        readers: Mapping[str, Reader],
+        clients: Callable[[str], Any] | None = None,
+        readers: Mapping[str, Reader] | None = None,
         invoker: Invoker,
         sink: FailureSink,
         clock: Clock,
@@ -47,7 +49,8 @@ class EsmManager:
         processing_result: Callable[[str, str], None] | None = None,
     ) -> None:
         self._lambda = lambda_client
-        self._readers = dict(readers)
+        self._clients = clients
+        self._readers = dict(readers or {})
         self._invoker = invoker
         self._sink = sink
         self._clock = clock
@@ -109,8 +112,10 @@ class EsmManager:
             except ValueError:
                 config = None
             kind = SOURCE_KINDS.get(config.kind) if config is not None else None
-            if config is not None and kind is not None and kind.ordered and config.starting_position == "LATEST":
-                source = self._readers[config.kind](config.event_source_arn)
+            reader = self._reader(config.kind) if config is not None else None
+            if config is not None and kind is not None and kind.ordered and reader is not None \
+                    and config.starting_position == "LATEST":
+                source = reader(config.event_source_arn)
                 self._pinned[uuid] = {s: source.open(s, position="LATEST") for s in source.shard_ids()}
         with self._sync_cond:
             self._generation += 1
@@ -189,8 +194,16 @@ class EsmManager:
         if self._processing_result is not None:
             self._processing_result(uuid, result)
 
+    def _reader(self, kind_name: str) -> Reader | None:
+        own = self._readers.get(kind_name)
+        kind, clients = SOURCE_KINDS.get(kind_name), self._clients
+        if own is not None or kind is None or kind.reader is None or clients is None:
+            return own
+        build = kind.reader
+        return lambda arn: build(clients, arn)
+
     def _make(self, config: MappingConfig) -> Poller | None:
-        kind, reader = SOURCE_KINDS.get(config.kind), self._readers.get(config.kind)
+        kind, reader = SOURCE_KINDS.get(config.kind), self._reader(config.kind)
         if kind is None or reader is None:
             log.warning("no poller for %s mappings: %s", config.kind, config.uuid)
             return None

@@ -1,7 +1,7 @@
 """The one place that knows the kinds of event source: a source kind (the ARN's service, ``kinesis``, ``sqs``)
 -> how its mappings are polled. The mapping configuration is parsed the same way for every kind
-(``config.MappingConfig.from_api``); each kind brings its reader (given by the backend, per kind: a shard source
-for a stream, a queue source for a queue), its event shaper and its poller.
+(``config.MappingConfig.from_api``); each kind brings its reader over boto3 (a shard source for a stream, a
+queue source for a queue; a backend may give a faster one of its own), its event shaper and its poller.
 
 An ordered stream (records in sequence per shard, checkpoints, retries, bisect, partial batch responses, record
 age, on-failure destinations) registers with ``ordered_stream(name, hooks)``: the algorithm is written once
@@ -23,8 +23,10 @@ from emulator.esm.core.destinations import FailureSink
 from emulator.esm.core.invoker import Invoker
 from emulator.esm.core.stats import MappingObserver, MappingStats
 from emulator.esm.sqs.poller import SqsMappingPoller
+from emulator.esm.sqs.source import Boto3QueueSource
 from emulator.esm.streams.batch import StreamHooks
 from emulator.esm.streams.kinesis_events import KINESIS_HOOKS
+from emulator.esm.streams.kinesis_source import Boto3ShardSource
 from emulator.esm.streams.poller import StreamMappingPoller
 
 
@@ -75,6 +77,8 @@ class SourceKind:
     name: str
     make_poller: Callable[[MappingConfig, PollerContext], Poller]
     ordered: bool = False
+    reader: Callable[[Callable[[str], Any], str], Any] | None = None
+    """``reader(clients, arn)``: a reader of the source over the backend's boto3 ``clients(service)``."""
 
 
 SOURCE_KINDS: dict[str, SourceKind] = {}
@@ -85,9 +89,11 @@ def register_source(kind: SourceKind) -> None:
     SOURCE_KINDS[kind.name] = kind
 
 
-def ordered_stream(name: str, hooks: StreamHooks) -> SourceKind:
+def ordered_stream(
+    name: str, hooks: StreamHooks, reader: Callable[[Callable[[str], Any], str], Any] | None = None
+) -> SourceKind:
     """A source kind whose mappings run the ordered-stream algorithm with ``hooks``; its reader is a
-    ``kinesis_source.ShardSource``."""
+    ``streams.kinesis_source.ShardSource``."""
 
     def make(config: MappingConfig, ctx: PollerContext) -> Poller:
         return StreamMappingPoller(
@@ -96,7 +102,7 @@ def ordered_stream(name: str, hooks: StreamHooks) -> SourceKind:
             start_iterators=ctx.start_iterators, on_processing_result=ctx.on_processing_result, hooks=hooks,
         )
 
-    return SourceKind(name, make, ordered=True)
+    return SourceKind(name, make, ordered=True, reader=reader)
 
 
 def _queue_poller(config: MappingConfig, ctx: PollerContext) -> Poller:
@@ -106,8 +112,10 @@ def _queue_poller(config: MappingConfig, ctx: PollerContext) -> Poller:
     )
 
 
-register_source(ordered_stream("kinesis", KINESIS_HOOKS))
-register_source(SourceKind("sqs", _queue_poller))
+register_source(
+    ordered_stream("kinesis", KINESIS_HOOKS, reader=lambda clients, arn: Boto3ShardSource(clients("kinesis"), arn))
+)
+register_source(SourceKind("sqs", _queue_poller, reader=lambda clients, arn: Boto3QueueSource(clients("sqs"), arn)))
 
 
 __all__ = ["SOURCE_KINDS", "Poller", "PollerContext", "SourceKind", "ordered_stream", "register_source"]
