@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.backends.embedded import EmbeddedBackend
+from emulator.backends.base import driven
 from emulator.observe.api_meter import ApiMeter
 from emulator.observe.outputs import QueueWatcher
 
@@ -33,17 +33,18 @@ def test_requests_are_counted_by_service_operation_and_64k_chunk() -> None:
     assert meter.stop() == {}  # stopped: nothing more is counted
 
 
-def test_the_pipelines_requests_count_and_the_harness_watcher_does_not() -> None:
-    with EmbeddedBackend() as backend:
-        sqs = backend.client("sqs")
-        url = sqs.create_queue(QueueName="metered")["QueueUrl"]
-        backend.meter.start()
+def test_the_pipelines_requests_count_and_the_harness_watcher_does_not(pipemu) -> None:
+    backend = driven(pipemu.backend)  # the session's embedded backend (one per process)
+    assert backend is not None and backend.meter is not None
+    sqs = backend.client("sqs")
+    url = sqs.create_queue(QueueName="metered")["QueueUrl"]
+    backend.meter.start()
 
-        sqs.send_message(QueueUrl=url, MessageBody="x" * 70_000)  # two 64 KB chunks
-        watcher = QueueWatcher(sqs, url)
-        seen = watcher.drain()
-        sqs.send_message(QueueUrl=url, MessageBody="y")
-        counts = backend.meter.stop()
+    sqs.send_message(QueueUrl=url, MessageBody="x" * 70_000)  # two 64 KB chunks
+    watcher = QueueWatcher(sqs, url)
+    seen = watcher.drain()
+    sqs.send_message(QueueUrl=url, MessageBody="y")
+    counts = backend.meter.stop()
 
     assert len(seen) == 1
     assert counts[("sqs", "SendMessage")].requests == 2
