@@ -34,6 +34,7 @@ from emulator.backends.moto_seams import (
     s3_arrivals,
     server_dispatch,
     service_models,
+    sfn_cloudformation,
     sfn_config,
     sfn_executions,
     sfn_tasks,
@@ -226,6 +227,7 @@ class EmbeddedBackend:
         self._router = _Router(self)
         lambda_invoke.install(self._router)
         sfn_config.install()
+        sfn_cloudformation.install()
         invoker = _RuntimeInvoker(self)
 
         self.esm = EsmManager(
@@ -259,6 +261,7 @@ class EmbeddedBackend:
             lambda_invoke.uninstall()
             lambda_logs.uninstall()
             sfn_config.uninstall()
+            sfn_cloudformation.uninstall()
             sfn_time.uninstall()
             sfn_executions.uninstall()
             sfn_tasks.uninstall()

@@ -1,5 +1,7 @@
 """Seam: how moto's Step Functions interpreter starts executions.
 
+- An execution's name is checked as AWS does (InvalidName, NameTooLongException over 80 characters); moto checks it
+  only when execution is off.
 - An execution started without a name gets a UUID, as on AWS. moto's interpreter names it ``None``: the second
   unnamed execution of a state machine then fails with ExecutionAlreadyExists (or returns the first one).
 - ``StartExecution`` on ``<state machine ARN>#<test case>`` runs the execution against that test case of the mock
@@ -17,6 +19,7 @@ moto's interpreter is imported by ``install()`` (see ``sfn_time``: importing it 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import uuid
@@ -33,6 +36,7 @@ TOUCHES = (
     "moto.stepfunctions.parser.models.StepFunctionsParserBackend.start_execution"
     "(self, state_machine_arn, name=None, execution_input=None, trace_header=None)",
     "moto.stepfunctions.parser.backend.execution.Execution._get_start_execution_worker(self)",
+    "moto.stepfunctions.models.StepFunctionBackend._validate_name(self, name) (InvalidName, NameTooLongException)",
     "ExecutionWorker._mock_test_case",
     "moto.stepfunctions.parser.mocking.mock_config.{MockTestCase,StateMockedResponses,MockedResponseReturn,"
     "MockedResponseThrow}",
@@ -71,7 +75,35 @@ def _import_moto() -> dict[str, Any]:
     return _moto
 
 
-def _moto_test_case(machine: str, test_case: str) -> Any:
+def plain_lambda_states(definition: str) -> set[str]:
+    """Names of the Task states (at any depth: Parallel branches, Map processors) whose Resource is a Lambda
+    function's ARN itself rather than an ``arn:aws:states:::lambda:invoke`` integration."""
+    found: set[str] = set()
+
+    def walk(machine: Any) -> None:
+        for name, state in (machine.get("States") or {}).items() if isinstance(machine, dict) else ():
+            if not isinstance(state, dict):
+                continue
+            if state.get("Type") == "Task" and str(state.get("Resource", "")).startswith("arn:aws:lambda:"):
+                found.add(name)
+            for branch in state.get("Branches") or []:
+                walk(branch)
+            walk(state.get("ItemProcessor") or state.get("Iterator") or {})
+
+    with contextlib.suppress(ValueError):  # moto refused a definition that is not JSON at create already
+        walk(json.loads(definition))
+    return found
+
+
+def _invoke_response(returns: Any) -> Any:
+    """A plain-ARN Lambda task's mocked Return: Step Functions Local takes the function's result as is, or an
+    Invoke response (``{"StatusCode": 200, "Payload": ...}``); moto's interpreter reads ``Payload`` from it."""
+    if isinstance(returns, dict) and "Payload" in returns and "StatusCode" in returns:
+        return returns
+    return {"StatusCode": 200, "Payload": returns}
+
+
+def _moto_test_case(machine: str, test_case: str, plain_lambda: frozenset[str] | set[str] = frozenset()) -> Any:
     config = _config
     if config is None:
         raise ValidationException(
@@ -87,7 +119,9 @@ def _moto_test_case(machine: str, test_case: str) -> Any:
         responses = [
             _moto["MockedResponseThrow"](a.first, a.last, error=str(a.error), cause=str(a.cause or ""))
             if a.throws
-            else _moto["MockedResponseReturn"](a.first, a.last, payload=a.returns)
+            else _moto["MockedResponseReturn"](
+                a.first, a.last, payload=_invoke_response(a.returns) if state in plain_lambda else a.returns
+            )
             for a in attempts
         ]
         name = config.test_cases[machine][test_case][state]
@@ -103,10 +137,13 @@ def _start_execution(
     trace_header: str | None = None,
 ) -> Any:
     arn, _, test_case = state_machine_arn.partition("#")
+    if name:
+        self._validate_name(name)  # AWS's rules (length <= 80, no whitespace or special characters), as moto's
+        # plain backend checks them; its interpreter's backend does not
     mock = None
     if test_case:
-        self.describe_state_machine(arn)  # StateMachineDoesNotExist first, as for a plain ARN
-        mock = _moto_test_case(arn.split(":")[6], test_case)
+        machine = self.describe_state_machine(arn)  # StateMachineDoesNotExist first, as for a plain ARN
+        mock = _moto_test_case(arn.split(":")[6], test_case, plain_lambda_states(str(machine.definition)))
     _starting.mock = mock
     try:
         return _originals["start"](self, arn, name or str(uuid.uuid4()), execution_input, trace_header)
