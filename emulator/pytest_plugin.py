@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:  # imported lazily: moto must not load before the host's AWS p
     from emulator.deploy import Deployment
     from emulator.runner import RunResult
 
-_RESULTS_KEY = pytest.StashKey["list[tuple[str, RunResult]]"]()
+_SUMMARY_PROPERTY = "pipemu_scenario"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,7 +59,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_RESULTS_KEY] = []
     from emulator import hostenv
 
     hostenv.hide_host_profile()
@@ -82,7 +83,8 @@ class Pipemu:
         from emulator.runner import run_scenario
         result = run_scenario(scenario, backend=self.backend, **options)
         config = self._request.config
-        config.stash[_RESULTS_KEY].append((self._request.node.nodeid, result))
+        # Through the test report, so the summary also reaches the controller under pytest-xdist.
+        self._request.node.user_properties.append((_SUMMARY_PROPERTY, _summary_line(self._request.node.nodeid, result)))
         keep = config.getoption("--pipemu-keep-reports")
         if keep:
             safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self._request.node.nodeid)
@@ -118,25 +120,72 @@ def pipemu_session_backend(
 
 @pytest.fixture
 def pipemu(pipemu_session_backend: Backend, request: pytest.FixtureRequest) -> Iterator[Pipemu]:
+    """Per test: the session's emulator, reset. While the test runs, plain ``boto3.client(...)`` and the AWS CLI
+    reach it too: its endpoint, fake credentials and region are in the environment (restored afterwards, as
+    moto's ``mock_aws`` does for its clients)."""
     from emulator.backends.base import mapping_manager
     pipemu_session_backend.reset()
-    yield Pipemu(pipemu_session_backend, request)
+    with _sdk_environment(pipemu_session_backend.env()):
+        yield Pipemu(pipemu_session_backend, request)
     esm = mapping_manager(pipemu_session_backend)
     errors = esm.poller_errors() if esm is not None else []
     if errors:
         raise errors[0]
 
 
+# What the environment of a test using ``pipemu`` changes: the variables any AWS SDK reads for endpoint,
+# credentials and region, and the profile ones that would point it elsewhere.
+_SDK_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                  "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+@contextmanager
+def _sdk_environment(env: dict[str, str]) -> Iterator[None]:
+    import boto3
+
+    saved = {key: os.environ.get(key) for key in _SDK_VARIABLES}
+    session = boto3.DEFAULT_SESSION
+    if "AWS_ENDPOINT_URL" in env:  # an emulator: nothing of the host's AWS set-up may take part
+        for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            os.environ.pop(key, None)
+    os.environ.update(env)
+    boto3.DEFAULT_SESSION = None  # the default session caches credentials and region: start afresh
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        boto3.DEFAULT_SESSION = session
+
+
+def _summary_line(nodeid: str, r: RunResult) -> str:
+    lat = r.latency_ms
+    p99 = "-" if lat.get("p99") is None else f"{lat['p99']:.1f}ms"
+    return (
+        f"{'PASS' if r.passed else 'FAIL'} {r.scenario} ({nodeid}): sent {r.events.sent}, delivered "
+        f"{r.events.delivered}, dead-lettered {r.events.dead_lettered}, lost {r.events.lost}, p99 {p99}, "
+        f"{r.throughput_eps:.0f} ev/s"
+    )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the scenario lines of each finished test (in the controller process under pytest-xdist)."""
+    if report.when != "teardown":
+        return
+    lines = [str(v) for k, v in report.user_properties if k == _SUMMARY_PROPERTY]
+    if lines:
+        _collected.extend(lines)
+
+
+_collected: list[str] = []
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    results = config.stash.get(_RESULTS_KEY, [])
-    if not results:
+    if not _collected:
         return
     terminalreporter.section("pipemu scenarios")
-    for nodeid, r in results:
-        lat = r.latency_ms
-        p99 = "-" if lat.get("p99") is None else f"{lat['p99']:.1f}ms"
-        terminalreporter.write_line(
-            f"{'PASS' if r.passed else 'FAIL'} {r.scenario} ({nodeid}): sent {r.events.sent}, delivered "
-            f"{r.events.delivered}, dead-lettered {r.events.dead_lettered}, lost {r.events.lost}, p99 {p99}, "
-            f"{r.throughput_eps:.0f} ev/s"
-        )
+    for line in _collected:
+        terminalreporter.write_line(line)

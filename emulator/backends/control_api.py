@@ -6,7 +6,9 @@
 - ``POST /_pipemu/reset``: delete every resource and redeploy what ``pipemu up`` deployed (the answer is the
   health after it);
 - ``POST /moto-api/reset`` (moto's own): stops pipemu's pollers before moto forgets the mappings, so a reset
-  under live mappings leaves the emulator serving and the mappings cleanly gone.
+  under live mappings leaves the emulator serving and the mappings cleanly gone;
+- ``POST /moto-api/config`` (moto's own) with a ``stepfunctions`` section: the client's choice of executing
+  state machines stands from then on (pipemu turns execution on by default and again after each reset).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Controlled(Protocol):
 
     def redeploy(self) -> None: ...
 
+    def client_configured(self, section: str) -> None: ...
+
 
 class ControlApi:
     """WSGI middleware: answers pipemu's paths, passes everything else to moto's ``app``."""
@@ -75,6 +79,8 @@ class ControlApi:
                 return _json(start_response, "200 OK", self._backend.health())
             if path == "/moto-api/reset" and method == "POST":
                 return self._moto_reset(environ, start_response)
+            if path == "/moto-api/config" and method == "POST":
+                self._note_config(environ)
             if path.startswith("/_pipemu/"):
                 return _json(start_response, "404 Not Found", {"error": f"no such pipemu endpoint: {method} {path}",
                                                                "endpoints": ["GET /_pipemu/ping", "GET /_pipemu/health",
@@ -83,6 +89,19 @@ class ControlApi:
             log.exception("pipemu control endpoint %s failed", path)
             return _json(start_response, "500 Internal Server Error", {"error": f"{type(exc).__name__}: {exc}"})
         return self._app(environ, start_response)
+
+    def _note_config(self, environ: dict[str, Any]) -> None:
+        """A client sets moto's Step Functions switch itself (moto's interpreter tests do, around each test):
+        from then on its choice stands, and resets no longer turn execution back on."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            sections = json.loads(body or b"{}")
+        except ValueError:
+            return
+        if isinstance(sections, dict) and "stepfunctions" in sections:
+            self._backend.client_configured("stepfunctions")
 
     def _moto_reset(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         answer: list[tuple[str, list[tuple[str, str]], bytes]] = []

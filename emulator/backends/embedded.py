@@ -162,6 +162,7 @@ class EmbeddedBackend:
         self._handler_faults: Callable[[str], InjectedFault | None] | None = None
         self._started = False
         self._redeploy: Callable[[], None] | None = None
+        self._sfn_configured_by_client = False
         self.pipeline_info: dict[str, Any] = {}  # what `pipemu up` deployed, shown by /_pipemu/health
         self.meter: ApiMeter | None = ApiMeter()  # AWS API requests as AWS bills them, counted while a run is metered
 
@@ -295,8 +296,14 @@ class EmbeddedBackend:
             self.esm.reset(moto_reset)
         else:
             moto_reset()
-        sfn_config.install()
+        if not self._sfn_configured_by_client:
+            sfn_config.install()
         self.invocations.clear()
+
+    def client_configured(self, section: str) -> None:
+        """A client set moto's ``section`` config through ``/moto-api/config``: resets keep its choice."""
+        if section == "stepfunctions":
+            self._sfn_configured_by_client = True
 
     def set_redeploy(self, redeploy: Callable[[], None] | None, pipeline: dict[str, Any]) -> None:
         """What ``POST /_pipemu/reset`` deploys again after the reset (``pipemu up``'s pipeline)."""

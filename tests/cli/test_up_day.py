@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,10 +29,10 @@ CLICK = {"event_id": "e1", "user_id": 7, "url": "https://example.com/a", "source
 class Up:
     """A `pipemu up` subprocess; its stdout lines are collected in the background."""
 
-    def __init__(self, cwd: Path, *args: str) -> None:
+    def __init__(self, cwd: Path, *args: str, pipeline: Path = PIPELINE, env: dict[str, str] | None = None) -> None:
         self.env = {"PATH": os.environ["PATH"], "NO_COLOR": "1", "PYTHONUNBUFFERED": "1",
-                    "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-        self.proc = subprocess.Popen([sys.executable, "-m", "emulator.cli", "up", str(PIPELINE), *args], cwd=cwd,
+                    "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **(env or {})}
+        self.proc = subprocess.Popen([sys.executable, "-m", "emulator.cli", "up", str(pipeline), *args], cwd=cwd,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -205,3 +206,31 @@ def test_quiet_prints_no_invocation_logs_and_a_stale_record_is_replaced(project:
         assert not any(" | " in line for line in quiet.seen)
     finally:
         quiet.stop()
+
+
+ROLLUP = ROOT / "fixtures" / "orders-rollup" / "pipeline.yaml"
+MOCKS = {"StateMachines": {"rollup": {"TestCases": {"Priced": {"PriceOrder": "Priced"}}}},
+         "MockedResponses": {"Priced": {"0": {"Return": {"StatusCode": 200,
+                                                         "Payload": {"order_id": "o1", "total": 9}}}}}}
+
+
+@pytest.mark.parametrize("how", ["--mock-config", "SFN_MOCK_CONFIG"])
+def test_a_mock_config_given_to_up_answers_arn_hash_test_case(project: Path, how: str) -> None:
+    path = project / "MockConfigFile.json"
+    path.write_text(json.dumps(MOCKS))
+    args, env = (("--mock-config", str(path)), {}) if how == "--mock-config" else ((), {"SFN_MOCK_CONFIG": str(path)})
+    running = Up(project, "--time-scale", "1000", "--quiet", *args, pipeline=ROLLUP, env=env)
+    try:
+        sfn = running.client("stepfunctions")
+        [machine] = sfn.list_state_machines()["stateMachines"]
+        arn = sfn.start_execution(stateMachineArn=f"{machine['stateMachineArn']}#Priced",
+                                  input=json.dumps({"bucket": "b", "key": "k"}))["executionArn"]
+        done = wait_for("the mocked execution", lambda: sfn.describe_execution(executionArn=arn),
+                        lambda d: d["status"] != "RUNNING", timeout=60)
+        assert done["status"] == "SUCCEEDED", done
+        assert json.loads(done["output"]) == {"status": "priced", "order_id": "o1", "total": 9}
+        with pytest.raises(ClientError) as info:
+            sfn.start_execution(stateMachineArn=f"{machine['stateMachineArn']}#Nope")
+        assert "Nope" in str(info.value) and "emulator." not in str(info.value)
+    finally:
+        running.stop()
