@@ -188,6 +188,7 @@ class _Run:
     producer: Producer | None = None
     results: list[ExpectationResult] = field(default_factory=list)  # from settle hooks (Step Functions)
     cost_meter: RunMeter | None = None  # what the run uses in AWS's billed units, from deploy on
+    inits_before: dict[str, int] = field(default_factory=dict)  # environments started per function before deploy
 
     def deployed(self) -> Deployment:
         if self.deployment is None:
@@ -239,6 +240,7 @@ def deploy_pipeline(backend: Backend, pipeline: PipelineSpec) -> Deployment:
 def _deploy(run: _Run) -> None:
     """Deploy the pipeline and start watching its outputs and dead-letter queues."""
     spec, backend = run.spec, run.backend
+    run.inits_before = _environments_started(run.driven)
     deployment = run.deployment = deploy_pipeline(backend, run.pipeline)
     run.cost_meter = cost_hooks.start(run.driven, run.stack)  # deploying is not the pipeline's running cost
     run.ledger.resource_prefix = deployment.prefix  # dead_letters expectations name queues unprefixed
@@ -416,16 +418,33 @@ def _driven_figures(run: _Run) -> dict[str, Any]:
     esm = mapping_manager(driven_part) if driven_part is not None else None
     if driven_part is None or esm is None:
         return {"mappings": {}, "functions": {}, "timeline": [], "invocations": []}
+    _settle_counters(driven_part, timeout_s=min(run.timeout_s, 10.0))  # the last batches' counters
     mapping_stats = esm.stats()
+    labels = esm.labels()
     return {
-        "mappings": {uuid: s.as_dict() for uuid, s in mapping_stats.items()},
+        "mappings": {labels.get(uuid, uuid): s.as_dict() for uuid, s in mapping_stats.items()},
         "timeline": sorted(entry for s in mapping_stats.values() for entry in list(s.timeline)),
-        "functions": _with_runtimes(_function_stats(driven_part), run.pipeline, run.deployed()),
+        "functions": _with_runtimes(_function_stats(driven_part, run.inits_before), run.pipeline, run.deployed()),
         "invocations": list(driven_part.invocations),
     }
 
 
-def _function_stats(backend: DrivenBackend) -> dict[str, dict[str, Any]]:
+def _environments_started(backend: DrivenBackend | None) -> dict[str, int]:
+    """Execution environments initialised so far per function (on demand or ahead, as at deploy)."""
+    runtime = backend.runtime if backend is not None else None
+    return {name: s.cold_starts for name, s in runtime.stats().items()} if runtime is not None else {}
+
+
+def _settle_counters(backend: DrivenBackend, timeout_s: float) -> None:
+    """Wait (bounded) until no batch is in flight: a batch's output lands during its invocation, its counters
+    after it, so the ledger can be complete a moment before the mapping stats are."""
+    deadline = time.monotonic() + timeout_s
+    mark = time.monotonic()
+    while time.monotonic() < deadline and not backend.quiescent(mark):
+        time.sleep(0.01)  # polling the pollers' state, not waiting for the pipeline
+
+
+def _function_stats(backend: DrivenBackend, inits_before: dict[str, int]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for record in list(backend.invocations):
         entry = out.setdefault(
@@ -435,6 +454,11 @@ def _function_stats(backend: DrivenBackend) -> dict[str, dict[str, Any]]:
         entry["cold_starts"] += int(record.cold_start)
         entry["errors"] += int(record.error is not None)
         entry["duration_ms"].append(record.duration_ms)
+    # Cold starts: every environment initialised during the run, the ones warmed at deploy included (the
+    # invocation records alone count only those that started on an invocation).
+    started = _environments_started(backend)
+    for name, entry in out.items():
+        entry["cold_starts"] = max(entry["cold_starts"], started.get(name, 0) - inits_before.get(name, 0))
     for entry in out.values():
         durations = sorted(entry.pop("duration_ms"))
         entry["duration_ms_p50"] = round(durations[len(durations) // 2], 3) if durations else None

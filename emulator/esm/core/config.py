@@ -39,6 +39,13 @@ class MappingConfig:
     def source_name(self) -> str:
         return self.event_source_arn.rsplit(":", 1)[-1].split("/")[-1]
 
+    @property
+    def label(self) -> str:
+        """``stream/clicks -> enrich``: the mapping as a pipeline file names it."""
+        kind = "stream" if self.kind == "kinesis" else "queue"
+        function = self.function_arn.split(":function:", 1)[-1].split(":")[0]
+        return f"{kind}/{self.source_name} -> {function}"
+
     @classmethod
     def from_api(cls, config: dict[str, Any]) -> MappingConfig:
         arn = str(config["EventSourceArn"])

@@ -63,6 +63,7 @@ class EsmManager:
         self._checkpoints: dict[str, dict[str, str]] = {}
         self._pinned: dict[str, dict[str, str]] = {}
         self._stats: dict[str, MappingStats] = {}
+        self._labels: dict[str, str] = {}  # uuid -> "stream/clicks -> enrich", for reports
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.RLock()
@@ -100,6 +101,7 @@ class EsmManager:
             self._checkpoints.clear()
             self._pinned.clear()
             self._stats.clear()
+            self._labels.clear()
             self.errors.clear()
 
     # -- change notification ---------------------------------------------------------------------------
@@ -204,6 +206,7 @@ class EsmManager:
 
     def _make(self, config: MappingConfig) -> Poller | None:
         kind, reader = SOURCE_KINDS.get(config.kind), self._reader(config.kind)
+        self._labels[config.uuid] = config.label
         if kind is None or reader is None:
             log.warning("no poller for %s mappings: %s", config.kind, config.uuid)
             return None
@@ -244,6 +247,10 @@ class EsmManager:
 
     def stats(self) -> dict[str, MappingStats]:
         return dict(self._stats)
+
+    def labels(self) -> dict[str, str]:
+        """UUID -> ``stream/clicks -> enrich`` for every mapping that ran since the last reset."""
+        return dict(self._labels)
 
     def running(self) -> set[str]:
         """UUIDs of the mappings whose poller runs now."""

@@ -161,6 +161,7 @@ class StreamBatchProcessor:
             )
             if verdict.verdict == "success":
                 self._report(LAST_RESULT_OK)
+                self.stats.add("batches_succeeded", at=now)
                 self._succeeded(sub.records)
                 queue.popleft()
                 continue
