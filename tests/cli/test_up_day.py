@@ -147,6 +147,36 @@ def test_logs_live_and_from_a_subdirectory(up: Up, project: Path) -> None:
     bad = up.pipemu("logs", "--since", "yesterday", cwd=deep)
     assert bad.returncode == 2 and "--since" in bad.stderr
 
+    # The AWS CLI with nothing but the exports (no profile, no config file) reads the same log group.
+    cli_env = {"PATH": os.environ["PATH"], "HOME": str(project), **up.exports}
+    cli = subprocess.run(["aws", "logs", "filter-log-events", "--log-group-name", "/aws/lambda/enrich"],
+                         env=cli_env, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert [e["message"].split(" ", 1)[0] for e in json.loads(cli.stdout)["events"]][-1] == "REPORT"
+
+
+def test_logs_follow_prints_new_lines_until_ctrl_c(up: Up, project: Path) -> None:
+    follow = subprocess.Popen([sys.executable, "-m", "emulator.cli", "logs", "--follow"], cwd=project / "src",
+                              env=up.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in follow.stdout], daemon=True).start()  # type: ignore[union-attr]
+        _put_click(up)
+        deadline = time.monotonic() + 60
+        seen = []
+        while not any(x.startswith("enrich | REPORT") for x in seen) and time.monotonic() < deadline:
+            try:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                continue
+        assert any(x.startswith("enrich | REPORT") for x in seen), seen
+        follow.send_signal(signal.SIGINT)
+        assert follow.wait(timeout=15) == 0
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+            follow.wait(10)
+
 
 def test_a_second_up_for_the_same_project_refuses_and_names_the_first(up: Up, project: Path) -> None:
     second = subprocess.run([sys.executable, "-m", "emulator.cli", "up", str(PIPELINE)], cwd=project / "src",
