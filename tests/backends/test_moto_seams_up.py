@@ -29,3 +29,29 @@ def test_docker_free_seam() -> None:
     assert isinstance(DockerModel.__dict__["docker_client"], property)
     # the dump skips attributes raising exactly these; the seam turns DockerException into AttributeError
     assert "except (TypeError, AttributeError, ValueError)" in inspect.getsource(MotoAPIResponse.model_data)
+
+
+def test_sfn_cloudformation_seam_picks_the_api_backend_even_when_moto_imported_the_view(monkeypatch) -> None:
+    import moto.stepfunctions.models as sfn_models
+    import moto.stepfunctions.responses as sfn_responses
+    from moto.core.config import default_user_config
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    from emulator.backends.moto_seams import sfn_cloudformation
+
+    assert "stepfunctions_backends[account_id][region_name]" in inspect.getsource(
+        sfn_models.StateMachine.create_from_cloudformation_json)
+    original = sfn_models.stepfunctions_backends
+    sfn_cloudformation.install()
+    try:
+        # moto.stepfunctions.responses imported after install() holds the view itself
+        monkeypatch.setattr(sfn_responses, "stepfunctions_backends", sfn_models.stepfunctions_backends)
+        section = default_user_config.setdefault("stepfunctions", {})
+        monkeypatch.setitem(section, "execute_state_machine", False)
+        plain = sfn_responses.get_backend("123456789012", "us-east-1")
+        assert plain is original["123456789012"]["us-east-1"]
+        monkeypatch.setitem(section, "execute_state_machine", True)
+        assert isinstance(sfn_models.stepfunctions_backends["123456789012"]["us-east-1"], StepFunctionsParserBackend)
+    finally:
+        sfn_cloudformation.uninstall()
+    assert sfn_models.stepfunctions_backends is original

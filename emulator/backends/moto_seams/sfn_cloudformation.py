@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 import moto.stepfunctions.models as sfn_models
+from moto.core.config import default_user_config
 
 TOUCHES = (
     "moto.stepfunctions.models.stepfunctions_backends (read by StateMachine.{create,delete,update}_from_"
     "cloudformation_json)",
-    "moto.stepfunctions.responses.get_backend(account, region)",
+    "moto.stepfunctions.responses.get_backend(account, region) (its choice, repeated here)",
+    "moto.stepfunctions.parser.models.stepfunctions_parser_backends",
 )
 
 _original: Any = None
@@ -28,9 +30,13 @@ class _Regions:
         self._account = account
 
     def __getitem__(self, region: str) -> Any:
-        from moto.stepfunctions.responses import get_backend
+        # The same choice as moto.stepfunctions.responses.get_backend, made here: that module imports this name
+        # once, and imported after install() it would hold this view and ask it back, forever.
+        if default_user_config.get("stepfunctions", {}).get("execute_state_machine", False):
+            from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-        return get_backend(self._account, region)
+            return stepfunctions_parser_backends[self._account][region]
+        return _original[self._account][region]
 
 
 class _SameBackendAsTheApi:
