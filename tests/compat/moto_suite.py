@@ -9,7 +9,7 @@ through ``POST /moto-api/reset`` before every test; the Step Functions interpret
 ``localhost:5000`` whatever the endpoint, so both servers run on port 5000, one after the other (tests run
 serially: a second worker would reset the server under the first one's test). `up` runs with a Kinesis ->
 Lambda mapping deployed (the clickstream fixture), so the Kinesis tests also exercise resets under a live
-mapping.
+mapping. moto's Kinesis tests import freezegun (in pipemu's test extras).
 """
 
 from __future__ import annotations
