@@ -41,8 +41,9 @@ def test_sfn_cloudformation_seam_picks_the_api_backend_even_when_moto_imported_t
 
     assert "stepfunctions_backends[account_id][region_name]" in inspect.getsource(
         sfn_models.StateMachine.create_from_cloudformation_json)
-    original = sfn_models.stepfunctions_backends
+    running = sfn_cloudformation._original is not None  # an embedded backend of this session installed it
     sfn_cloudformation.install()
+    original = sfn_cloudformation._original
     try:
         # moto.stepfunctions.responses imported after install() holds the view itself
         monkeypatch.setattr(sfn_responses, "stepfunctions_backends", sfn_models.stepfunctions_backends)
@@ -53,5 +54,7 @@ def test_sfn_cloudformation_seam_picks_the_api_backend_even_when_moto_imported_t
         monkeypatch.setitem(section, "execute_state_machine", True)
         assert isinstance(sfn_models.stepfunctions_backends["123456789012"]["us-east-1"], StepFunctionsParserBackend)
     finally:
-        sfn_cloudformation.uninstall()
-    assert sfn_models.stepfunctions_backends is original
+        if not running:
+            sfn_cloudformation.uninstall()
+    if not running:
+        assert sfn_models.stepfunctions_backends is original
