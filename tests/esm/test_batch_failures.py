@@ -179,6 +179,11 @@ def test_on_failure_message_describes_every_record_given_up() -> None:
         "streamArn": STREAM,
     }
     assert [d["kinesis"]["sequenceNumber"] for d in delivered] == ["3", "4", "5", "6"]
+    assert message["requestContext"]["functionArn"] == FN
+    assert r.sink.mapping_uuids == ["u-1"]
+    [(gone, condition, told)] = r.observer.gave_up
+    assert ([g.sequence_number for g in gone], condition, told) == (["3", "4", "5", "6"], "RetryAttemptsExhausted", DLQ)
+    assert r.observer.mapping_uuids == ["u-1"]
     assert r.checkpoints == ["2", "6"]
     assert (r.stats.records_succeeded, r.stats.records_dead_lettered, r.stats.records_discarded) == (2, 4, 0)
 

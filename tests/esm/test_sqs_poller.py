@@ -372,6 +372,32 @@ def test_redrive_is_counted_when_a_message_returns_for_the_last_time() -> None:
     assert p.stats.records_dead_lettered == 1
 
 
+def test_a_redrive_policy_added_while_the_mapping_runs_is_read_when_a_message_fails() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=5)
+    queue.send("poison")
+    p, _ = poller(queue, Function(unhandled))
+    batch = p.gather()  # the queue's attributes are read here, without a RedrivePolicy
+    queue.max_receives = 1
+    p.process(batch)
+    clock.advance(5)
+    p.release_due()
+    assert p.stats.records_dead_lettered == 1
+
+
+def test_a_batch_failing_after_stop_is_left_to_return_at_its_own_timeout() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=10)
+    queue.send("a")
+    p, _ = poller(queue, Function(unhandled))
+    received = clock.now()
+    batch = p.gather()
+    clock.advance(4)
+    p.stop()
+    p.process(batch)
+    assert queue.messages[0].visible_at == received + 10
+
+
 def test_throttled_invocations_are_retried_without_a_new_receive() -> None:
     queue = FakeQueue(FakeClock())
     queue.send("a")

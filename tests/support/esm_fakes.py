@@ -67,6 +67,7 @@ def returns(value: Any) -> Callable[[Sequence[dict[str, Any]]], InvokeOutcome]:
 @dataclass
 class RecordingSink:
     sent: list[tuple[str, OnFailureRecord, list[KinesisEventRecord]]] = field(default_factory=list)
+    mapping_uuids: list[str] = field(default_factory=list)
 
     def send(
         self,
@@ -77,17 +78,21 @@ class RecordingSink:
         delivered: Sequence[KinesisEventRecord],
     ) -> None:
         self.sent.append((destination_arn, record, list(delivered)))
+        self.mapping_uuids.append(mapping_uuid)
 
 
 @dataclass
 class RecordingObserver:
     filtered: list[StreamRecord] = field(default_factory=list)
     gave_up: list[tuple[list[StreamRecord], str, str | None]] = field(default_factory=list)
+    mapping_uuids: list[str] = field(default_factory=list)
 
     def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None:
         self.filtered.extend(records)
+        self.mapping_uuids.append(mapping_uuid)
 
     def on_gave_up(
         self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None
     ) -> None:
         self.gave_up.append((records, condition, destination))
+        self.mapping_uuids.append(mapping_uuid)
