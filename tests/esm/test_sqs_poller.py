@@ -604,3 +604,39 @@ def test_thread_runs_batches_concurrently_up_to_maximum_concurrency() -> None:
         assert p.stop() == {}
     assert queue.messages == [] and peak[0] == 3
     assert p.errors == []
+
+
+def test_thread_returns_a_failed_message_when_its_visibility_timeout_ends() -> None:
+    clock = ScaledClock(100)
+    queue = FakeQueue(clock, visibility=2)
+    queue.send("a")
+    fn = Function(lambda records: unhandled(records) if fn.counts == [["1"]] else ok(records))
+    p, _ = poller(queue, fn)
+    since = time.monotonic()
+    p.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (queue.messages == [] and p.idle_since(since)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        p.stop()
+    assert fn.counts == [["1"], ["2"]] and queue.messages == []
+    assert p.errors == []
+
+
+def test_an_unexpected_error_in_the_reader_is_kept_for_the_harness() -> None:
+    broken = RuntimeError("emulator died")
+
+    class Broken(FakeQueue):
+        def receive(self, max_messages: int) -> list[SqsMessage]:
+            raise broken
+
+    p, _ = poller(Broken(ScaledClock(100)), Function())
+    p.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not p.errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        p.stop()
+    assert p.errors == [broken]
