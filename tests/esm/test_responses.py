@@ -4,7 +4,6 @@ BatchVerdict: AWS-recorded rules of shared/conformance §2/§3."""
 from __future__ import annotations
 
 import pytest
-
 from emulator.esm.invoker import InvokeOutcome
 from emulator.esm.responses import BatchVerdict, read_response
 
