@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from emulator.esm.destinations import Boto3FailureSink, s3_failure_key
-from emulator.esm.kinesis_events import event_record, on_failure_record
 from esm_fakes import records
+
+from emulator.esm.core.destinations import Boto3FailureSink, s3_failure_key
+from emulator.esm.streams.kinesis_events import event_record, on_failure_record
 
 SHARD = "shardId-000000000001"
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/s"

@@ -4,8 +4,9 @@ BatchVerdict: AWS-recorded rules of shared/conformance §2/§3."""
 from __future__ import annotations
 
 import pytest
-from emulator.esm.invoker import InvokeOutcome
-from emulator.esm.responses import BatchVerdict, read_response
+
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.responses import BatchVerdict, read_response
 
 IDS = ["1", "2", "3"]
 
