@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from emulator import guard
 from emulator.clock import Clock, ScaledClock
 from emulator.errors import HandlerError, HarnessError
 from emulator.runtime import awsformat, interpreters
@@ -63,6 +64,8 @@ class LambdaRuntime:
     ) -> None:
         if max_concurrency_per_function < 1:
             raise ValueError(f"max_concurrency_per_function must be >= 1, got {max_concurrency_per_function}")
+        # Handlers run as this user and can read /proc/<this pid>/environ: blank the host's AWS keys there.
+        guard.seal_host_environ()
         self.endpoint_url = endpoint_url
         self.region = region
         self._max_concurrency = max_concurrency_per_function
