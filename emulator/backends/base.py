@@ -170,6 +170,16 @@ def make_client(service: str, *, endpoint_url: str | None, region: str) -> Any:
         return client
 
 
+def close_clients(endpoint_url: str) -> None:
+    """Close and forget the shared clients bound to ``endpoint_url`` (a backend that stops): their pooled
+    connections would otherwise stay open, in CLOSE_WAIT once the server is gone, for the life of the process."""
+    with _clients_lock:
+        gone = [key for key in _clients if key[1] == endpoint_url]
+        clients = [_clients.pop(key) for key in gone]
+    for client in clients:
+        client.close()
+
+
 _sessions: dict[str, boto3.session.Session] = {}
 _loader = botocore.loaders.create_loader()  # one for every session: endpoints and models are read once
 

@@ -21,7 +21,14 @@ from typing import Any
 
 from emulator import guard, hostenv
 from emulator.backends import control_api
-from emulator.backends.base import DEFAULT_REGION, Capabilities, InvocationRecord, client_env, make_client
+from emulator.backends.base import (
+    DEFAULT_REGION,
+    Capabilities,
+    InvocationRecord,
+    client_env,
+    close_clients,
+    make_client,
+)
 from emulator.backends.log_shipper import LogShipper
 from emulator.backends.moto_seams import (
     docker_free,
@@ -245,6 +252,9 @@ class EmbeddedBackend:
         esm_control.install(self.esm.notify)
         kinesis_store.install(lambda _arn, _shards: self._wake_pollers())  # pollers wake on put, not on a timer
         s3_arrivals.install(self._on_s3_put)
+        # moto keeps its store per process: a backend started after another one (run_scenario called twice)
+        # would see the first one's streams and queues. Each backend starts empty.
+        self.reset()
         self.esm.start()
         self.runtime.prestart_workers()  # interpreters with boto3 loaded, ready by the time deploy ends
 
@@ -274,6 +284,8 @@ class EmbeddedBackend:
                 self.logs.close()
             if self._server is not None and self._started:
                 self._server.stop()
+            if self.endpoint_url:
+                close_clients(self.endpoint_url)
         finally:
             self._started = False
             self._server = None

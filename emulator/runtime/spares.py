@@ -59,6 +59,7 @@ class SpareWorkers:
         self._lock = threading.Lock()
         self._closed = False
         self._filling = False
+        self._filler: threading.Thread | None = None
 
     def take(self, environment: Mapping[str, str], task_root: Path) -> WorkerProcess | None:
         """A live pre-started worker for a function with this environment and code, or None (start one)."""
@@ -87,15 +88,21 @@ class SpareWorkers:
         with self._lock:
             self._closed = True
             spares, self._spares = self._spares, []
+            filler = self._filler
         for worker in spares:
             worker.close()
+        if filler is not None and filler is not threading.current_thread():
+            # A worker being started right now is closed by the filler itself once it sees _closed: wait for
+            # that, so nothing of ours outlives close() (starting one is a fork+exec, well under this bound).
+            filler.join(timeout=5.0)
 
     def _fill_soon(self) -> None:
         with self._lock:
             if self._closed or self._filling or len(self._spares) >= self._count:
                 return
             self._filling = True
-        threading.Thread(target=self._fill, name="pipemu-spare-workers", daemon=True).start()
+            self._filler = threading.Thread(target=self._fill, name="pipemu-spare-workers", daemon=True)
+            self._filler.start()
 
     def _fill(self) -> None:
         try:
