@@ -6,6 +6,7 @@ key); 3 the emulator or infrastructure failed; 130 interrupted.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +15,8 @@ import typer
 
 from emulator.cli_output import fail as _fail
 from emulator.cli_output import make_console as _console
-from emulator.cli_output import replay_progress, show_result
-from emulator.errors import ConfigError, PipemuError
+from emulator.cli_output import replay_progress, show_result, write_reports
+from emulator.errors import ConfigError, PipemuError, RunInterrupted
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Local emulator and test harness for AWS data pipelines."
@@ -62,7 +63,7 @@ def replay(
     from emulator.settings import load_settings
     from emulator.spec.scenario import load_scenario
 
-    console = _console(no_color)
+    console, err = _console(no_color), _console(no_color, stderr=True)
     try:
         settings = load_settings()
         seed = seed if seed is not None else settings.seed
@@ -82,18 +83,20 @@ def replay(
             result = run_scenario(
                 spec, backend=backend, seed=seed, count=count, rate=rate, progress=progress, recording=from_recording
             )
-        path = result.write(report_dir)
-        if junit is not None:
-            from emulator.report import write_junit
-
-            write_junit([result.to_json()], junit)
     except PipemuError as error:
-        raise _fail(error, _console(no_color, stderr=True)) from None
-    except KeyboardInterrupt:
-        _console(no_color, stderr=True).print("pipemu: interrupted")
+        raise _fail(error, err) from None
+    except RunInterrupted as stop:  # Ctrl-C or SIGTERM: the report says what was measured until then
+        err.print("pipemu: interrupted", markup=False)
+        if stop.result is not None and report_dir is not None:
+            write_reports(stop.result, report_dir, junit, err)
+            err.print(f"partial report: {report_dir / 'report.json'}", markup=False)
         raise typer.Exit(130) from None
-
-    show_result(result, path, console, _console(no_color, stderr=True), quiet=quiet, json_out=json_out)
+    except KeyboardInterrupt:
+        err.print("pipemu: interrupted", markup=False)
+        raise typer.Exit(130) from None
+    # The verdict first: a report directory that cannot be written must not hide how the run went.
+    show_result(result, report_dir / "report.json", console, err, quiet=quiet, json_out=json_out)
+    write_reports(result, report_dir, junit, err)
     if not result.passed:
         raise typer.Exit(1)
 
@@ -163,6 +166,7 @@ def record(
 @app.command()
 def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAML")]) -> None:
     """Check a pipeline or scenario file without running anything."""
+    from emulator.runner import send_time_warning
     from emulator.spec.pipeline import load_pipeline
     from emulator.spec.scenario import load_scenario
     from emulator.spec.yamlsrc import load_yaml
@@ -175,6 +179,9 @@ def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAM
             spec, pipeline = load_scenario(file)
             check_pipeline_definitions(pipeline)
             console.print(f"{file}: scenario '{spec.name}' is valid (pipeline '{pipeline.name}')", markup=False)
+            warning = send_time_warning(spec)
+            if warning:
+                _console(stderr=True).print(f"warning: {warning}", markup=False, soft_wrap=True)
         else:
             pipeline = load_pipeline(file)
             check_pipeline_definitions(pipeline)
@@ -195,6 +202,9 @@ _register_tools()
 
 
 def main() -> None:
+    # SIGTERM ends a run as Ctrl-C does: a report marked interrupted, workers and temporary files released.
+    # (`pipemu up` installs its own handler.)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if "aws" not in sys.argv[1:]:  # the AWS backend uses the host's credential chain; nothing else does
         from emulator import hostenv
 

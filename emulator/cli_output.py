@@ -21,7 +21,11 @@ from emulator.errors import PipemuError
 
 
 def make_console(no_color: bool = False, stderr: bool = False) -> Console:
-    return Console(no_color=no_color or bool(os.environ.get("NO_COLOR")), stderr=stderr, highlight=False)
+    # emoji=False: ':x:' in a scenario name or an error is text, not an emoji (escape() does not cover emoji codes);
+    # user text inside our own markup goes through escape().
+    return Console(
+        no_color=no_color or bool(os.environ.get("NO_COLOR")), stderr=stderr, highlight=False, emoji=False
+    )
 
 
 def fail(error: PipemuError, console: Console) -> typer.Exit:
@@ -32,7 +36,7 @@ def fail(error: PipemuError, console: Console) -> typer.Exit:
 
 
 def summary_table(result: Any) -> Table:
-    table = Table(title=f"{result.scenario} on {result.backend} (seed {result.seed})", show_lines=False)
+    table = Table(title=escape(f"{result.scenario} on {result.backend} (seed {result.seed})"), show_lines=False)
     table.add_column("expectation")
     table.add_column("expected")
     table.add_column("actual", justify="right")
@@ -77,13 +81,34 @@ def show_result(result: Any, path: Path, console: Console, err: Console, *, quie
     else:
         console.print(summary_table(result))
         console.print(figures(result))
-        console.print(f"report: {path} and {path.with_name('report.html')}")
+        console.print(f"report: {path} and {path.with_name('report.html')}", markup=False)
         verdict = "[bold green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
-        console.print(f"{result.scenario}: {verdict}")
+        if getattr(result, "interrupted", False):
+            verdict = "[bold yellow]INTERRUPTED[/]"
+        console.print(f"{escape(result.scenario)}: {verdict}")
     if not result.passed:
         for failure in result.failures:
             err.print(f"expectation failed: {failure.describe()}", soft_wrap=True, markup=False)
         err.print(f"seed {result.seed}; replay with: {result.command}", soft_wrap=True, markup=False)
+
+
+def write_reports(result: Any, report_dir: Path, junit: Path | None, err: Console) -> None:
+    """Write report.json/html (and JUnit XML); a report that cannot be written is a harness error naming the path
+    (exit 3), after the verdict was printed."""
+    from emulator.errors import HarnessError
+
+    try:
+        result.write(report_dir)
+        if junit is not None:
+            from emulator.report import write_junit
+
+            write_junit([result.to_json()], junit)
+    except OSError as exc:
+        where = exc.filename or report_dir
+        raise fail(HarnessError(
+            f"could not write the report to {where}: {exc.strerror or exc}",
+            hint="check that --report-dir (or PIPEMU_REPORT_DIR) names a writable directory on a disk with room",
+        ), err) from None
 
 
 @contextmanager

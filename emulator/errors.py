@@ -93,3 +93,12 @@ class WaitTimeout(HarnessError):
 
 class ExpectationFailed(PipemuError):
     exit_code = 1
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, which pipemu turns into the same) during a run: ``result`` holds what was measured
+    until then, marked interrupted, for the report. Still a ``KeyboardInterrupt`` for callers that only know that."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+        super().__init__("interrupted")

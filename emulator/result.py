@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class RunResult:
     ledger: Ledger = field(default_factory=Ledger, repr=False)
     deployment: Deployment | None = None
     timed_out: bool = False
+    interrupted: bool = False  # Ctrl-C or SIGTERM: the figures are what was measured until then
     timeline: list[tuple[float, str, int]] = field(default_factory=list, repr=False)
     schedule: Schedule | None = None
     invocations: list[InvocationRecord] = field(default_factory=list, repr=False)
@@ -93,6 +95,7 @@ class RunResult:
                 for d in self.ledger.dead_letters[:100]
             ],
             "timed_out": self.timed_out,
+            "interrupted": self.interrupted,
             "replay_command": self.command,
             "cost": self.cost.as_dict() if self.cost is not None else None,
         }
@@ -168,8 +171,18 @@ class RunResult:
         return sorted({str(f["runtime_note"]) for f in self.functions.values() if f.get("runtime_note")})
 
     def write(self, report_dir: Path) -> Path:
+        """Write report.json and report.html; each appears whole or not at all (written beside, then renamed), so
+        a full disk never leaves a truncated report. ``OSError`` names the path that could not be written."""
         report_dir.mkdir(parents=True, exist_ok=True)
         path = report_dir / "report.json"
-        path.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
-        write_html(self.report_data(), report_dir / "report.html")
+        staged = report_dir / ".report.json.partial"
+        try:
+            staged.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
+            os.replace(staged, path)
+            html = report_dir / "report.html"
+            staged = report_dir / ".report.html.partial"
+            write_html(self.report_data(), staged)
+            os.replace(staged, html)
+        finally:
+            staged.unlink(missing_ok=True)
         return path

@@ -6,6 +6,7 @@ assert result.passed, result.summary()
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shlex
@@ -25,7 +26,7 @@ from emulator.cost import hooks as cost_hooks
 from emulator.cost.bill import Bill
 from emulator.cost.measure import RunMeter
 from emulator.deploy import Deployer, Deployment
-from emulator.errors import ConfigError, HarnessError, WaitTimeout
+from emulator.errors import ConfigError, HarnessError, RunInterrupted, WaitTimeout
 from emulator.esm.streams.records import StreamRecord
 from emulator.expect.checks import check
 from emulator.expect.latency import summarize
@@ -155,10 +156,16 @@ def run_scenario(
             timeout_s=timeout_s or spec.timeout_s, progress=progress, recording=recording,
             schedule=Schedule(RateSpec.model_validate({"per_second": rate}) if rate is not None else spec.rate),
         )
-        _wire(run)
-        _deploy(run)
-        stats = _replay(run, events)
-        timed_out = _settle(run, stats)
+        stats: ReplayStats | None = None
+        try:
+            _wire(run)
+            _deploy(run)
+            run.deadline = time.monotonic() + run.timeout_s
+            stats = _replay(run, events)
+            timed_out = _settle(run, stats)
+        except KeyboardInterrupt:
+            # Assembled while the backend still runs (no waiting: figures as they stand), then released.
+            raise RunInterrupted(_interrupted(run, stats)) from None
         return _assemble(run, stats, timed_out)
 
 
@@ -183,6 +190,9 @@ class _Run:
     recording: Path | None
     schedule: Schedule
     ledger: Ledger = field(default_factory=Ledger)
+    # timeout_s covers the whole run after deploy (generate, send, settle).
+    deadline: float = field(default_factory=lambda: math.inf)
+    cut_short: int | None = None  # events sent when the deadline stopped the replay
     deployment: Deployment | None = None
     collector: Collector | None = None
     producer: Producer | None = None
@@ -298,7 +308,9 @@ def _replay(run: _Run, events: Iterator[GeneratedEvent] | None) -> ReplayStats:
             run.observed().poll()
             run.report_progress(sent)
 
-    stream = events if events is not None else scenario_events(spec, seed=run.seed, count=run.count)
+    stream = _until_deadline(
+        run, events if events is not None else scenario_events(spec, seed=run.seed, count=run.count)
+    )
     try:
         with ThreadPoolExecutor(max_workers=max(1, len(spec.additional_sources)),
                                 thread_name_prefix="pipemu-source") as pool:
@@ -318,11 +330,21 @@ def _replay(run: _Run, events: Iterator[GeneratedEvent] | None) -> ReplayStats:
         raise
 
 
+def _until_deadline(run: _Run, events: Iterator[GeneratedEvent]) -> Iterator[GeneratedEvent]:
+    """The events, until the run's deadline passes (then ``run.cut_short`` holds how many were sent)."""
+    for sent, event in enumerate(events):
+        if time.monotonic() >= run.deadline:
+            run.cut_short = sent
+            return
+        yield event
+
+
 # -- phase 4: settle --------------------------------------------------------------------------------------------
 def _executions_settle(run: _Run) -> list[ExpectationResult]:
     if not sfn_hooks.wanted(run.spec):
         return []
-    return sfn_hooks.settle(run.spec, run.deployed(), run.backend, run.ledger, run.producer, timeout_s=run.timeout_s)
+    remaining = max(0.5, run.deadline - time.monotonic())
+    return sfn_hooks.settle(run.spec, run.deployed(), run.backend, run.ledger, run.producer, timeout_s=remaining)
 
 
 SETTLE_HOOKS: list[Callable[[_Run], list[ExpectationResult]]] = [_executions_settle]
@@ -343,7 +365,7 @@ def _wait_for_quiescence(run: _Run, stats: ReplayStats) -> bool:
     """Wait until every event is accounted for, or the pipeline has nothing left to do. Returns True on timeout."""
     collector, ledger, driven_part = run.observed(), run.ledger, run.driven
     replay_done = time.monotonic()
-    deadline = replay_done + run.timeout_s
+    deadline = run.deadline
     last_arrival = time.monotonic()
     quiet_checks = 0
     esm = mapping_manager(run.backend)
@@ -382,6 +404,8 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
     latency = summarize(ledger.latencies_ms())
     bill, cost_results = _bill(run, stats)
     expectations = check(spec.expect, ledger, latency, collector=run.observed()) + run.results + cost_results
+    if timed_out or run.cut_short is not None:
+        expectations.append(_within_timeout(run, stats))
     last = max((t for t in ledger.delivered_at if not math.isnan(t)), default=stats.finished)
     duration = max(last, stats.finished) - stats.started
     return RunResult(
@@ -410,6 +434,37 @@ def _bill(run: _Run, stats: ReplayStats) -> tuple[Bill | None, list[ExpectationR
     if run.cost_meter is None:
         return None, cost_hooks.check_cost(run.spec.expect.cost, None)
     return cost_hooks.settle(run.cost_meter, run.spec, run.pipeline, run.deployed(), stats, run.backend)
+
+
+def _interrupted(run: _Run, stats: ReplayStats | None) -> RunResult | None:
+    """What was measured until Ctrl-C, as a result marked interrupted (None before anything was deployed)."""
+    if run.collector is None:
+        return None
+    if stats is None:
+        sent_at = [t for t in run.ledger.sent_at if not math.isnan(t)]
+        started = min(sent_at, default=time.time())
+        finished = max(sent_at, default=started)
+        stats = ReplayStats(
+            sent=len(sent_at), failed=0, asked_rate=None, asked=run.schedule.describe(),
+            achieved_rate=len(sent_at) / (finished - started) if finished > started else 0.0,
+            duration_s=finished - started, started=started, finished=finished,
+        )
+    result = _assemble(run, stats, timed_out=False)
+    stopped = ExpectationResult(name="interrupted", passed=False, expected="run to the end",
+                                actual="interrupted", detail=f"stopped after {stats.sent} events were sent")
+    return dataclasses.replace(result, interrupted=True, passed=False, expectations=[*result.expectations, stopped])
+
+
+def _within_timeout(run: _Run, stats: ReplayStats) -> ExpectationResult:
+    """A run that did not finish within ``timeout_s`` fails, saying how far it got."""
+    if run.cut_short is not None:
+        detail = f"sent {run.cut_short} events before the time ran out; the rest were never sent"
+    else:
+        detail = f"sent all {stats.sent} events; the pipeline had not gone quiet when the time ran out"
+    return ExpectationResult(
+        name="timeout_s", passed=False, expected=f"run finishes within {run.timeout_s:g}s",
+        actual="timed out", detail=detail,
+    )
 
 
 def _driven_figures(run: _Run) -> dict[str, Any]:
@@ -479,6 +534,19 @@ def _with_runtimes(
         if interpreter.note:
             entry["runtime_note"] = interpreter.note
     return functions
+
+
+def send_time_warning(spec: ScenarioSpec) -> str | None:
+    """Why the scenario cannot finish within ``timeout_s`` (sending its events at its rate takes longer), or None."""
+    count = spec.events.count
+    due = Schedule(spec.rate).offset(count - 1) if count > 0 else None
+    if due is None or due <= spec.timeout_s:
+        return None
+    return (
+        f"{spec.source_path}: sending {count} events at {Schedule(spec.rate).describe()} takes {due:,.0f}s, more "
+        f"than timeout_s {spec.timeout_s:g}s: the run will stop sending when the time runs out and fail; raise "
+        "timeout_s or the rate, or lower events.count"
+    )
 
 
 def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:

@@ -61,6 +61,9 @@ def _verdict(data: dict[str, Any]) -> str:
     ]
     timed_out = (
         '<span class="warn">The run timed out before the pipeline went quiet.</span>' if data.get("timed_out") else ""
+    ) + (
+        '<span class="warn">The run was interrupted: these figures are what was measured until then.</span>'
+        if data.get("interrupted") else ""
     )
     return (
         f'<section id="verdict" data-passed="{"true" if passed else "false"}">'

@@ -205,8 +205,23 @@ class WorkerProcess:
                 os.close(fd)
 
     def _kill_group(self) -> None:
+        """Kill the worker's process group and every descendant, including those that left the group (setsid):
+        the worker is their subreaper, so while it lives they are its children; killed first, they cannot be
+        re-parented to init. The worker is stopped meanwhile, so it starts nothing new."""
+        pid = self._proc.pid
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGSTOP)
+        for _ in range(20):  # each pass also catches what a killed child's children were re-parented to
+            descendants = _descendants(pid)
+            if not descendants:
+                break
+            for child in descendants:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(child, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
     def _crashed(self, logs: list[str], elapsed_ms: float, *, oom: bool) -> Outcome:
         returncode = self._reap()
@@ -273,3 +288,29 @@ class WorkerProcess:
         except TimeoutError:
             pass
         self._drain_raw(logs)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Live (not zombie) descendants of ``pid``, from /proc (empty where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                state, ppid = f.read().rsplit(b")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if state != b"Z":
+            children.setdefault(int(ppid), []).append(int(entry))
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found

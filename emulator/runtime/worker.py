@@ -32,6 +32,16 @@ from emulator.runtime.worker_io import EventSink, LambdaContext, LogStream, inst
 MEMORY_BASELINE_MB = 1536
 
 
+def _become_subreaper() -> None:
+    """Orphans of anything the handler starts (a double fork, ``setsid``) are re-parented to this worker instead of
+    init, so the runtime finds and ends them with it (prctl(2), PR_SET_CHILD_SUBREAPER; Linux only)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
 def main(argv: list[str]) -> None:
     opts: dict[str, list[str]] = {
         "--cmd-fd": [], "--evt-fd": [], "--drop-path": [], "--add-path": [], "--prestart": []
@@ -40,6 +50,7 @@ def main(argv: list[str]) -> None:
         opts[flag].append(value)  # argparse would cost a few ms of every cold start
     cmd_fd, evt_fd = int(opts["--cmd-fd"][0]), int(opts["--evt-fd"][0])
     guard.lock()  # handler code never reaches real AWS from the emulator's runtime, nor turns the guard off
+    _become_subreaper()
     reader = protocol.FrameReader()
     if opts["--prestart"]:
         _await_assignment(cmd_fd, reader, opts)
