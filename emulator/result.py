@@ -43,6 +43,8 @@ class RunResult:
     deployment: Deployment | None = None
     timed_out: bool = False
     interrupted: bool = False  # Ctrl-C or SIGTERM: the figures are what was measured until then
+    # How late the harness's own 10 ms sleeps woke (max_ms, p99_ms, total_ms): the host's scheduling delay.
+    host_stall_ms: dict[str, float] = field(default_factory=dict)
     timeline: list[tuple[float, str, int]] = field(default_factory=list, repr=False)
     schedule: Schedule | None = None
     invocations: list[InvocationRecord] = field(default_factory=list, repr=False)
@@ -96,6 +98,7 @@ class RunResult:
             ],
             "timed_out": self.timed_out,
             "interrupted": self.interrupted,
+            "host_stall_ms": self.host_stall_ms,
             "replay_command": self.command,
             "cost": self.cost.as_dict() if self.cost is not None else None,
         }

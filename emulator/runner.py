@@ -28,6 +28,7 @@ from emulator.cost.measure import RunMeter
 from emulator.deploy import Deployer, Deployment
 from emulator.errors import ConfigError, HarnessError, RunInterrupted, WaitTimeout
 from emulator.esm.streams.records import StreamRecord
+from emulator.expect.agreement import dead_lettered_events, ledger_agreement
 from emulator.expect.checks import check
 from emulator.expect.latency import summarize
 from emulator.expect.outputs import output_checker
@@ -35,6 +36,7 @@ from emulator.expect.verdict import ExpectationResult
 from emulator.observe.collector import Collector
 from emulator.observe.ledger import Ledger
 from emulator.observe.outputs import PollingFeed, PushFeed, QueueWatcher
+from emulator.observe.stall import StallMeter
 from emulator.replay.generate import GeneratedEvent
 from emulator.replay.producer import (
     Producer,
@@ -157,6 +159,7 @@ def run_scenario(
             schedule=Schedule(RateSpec.model_validate({"per_second": rate}) if rate is not None else spec.rate),
         )
         stats: ReplayStats | None = None
+        stack.enter_context(run.stall)
         try:
             _wire(run)
             _deploy(run)
@@ -190,6 +193,7 @@ class _Run:
     recording: Path | None
     schedule: Schedule
     ledger: Ledger = field(default_factory=Ledger)
+    stall: StallMeter = field(default_factory=StallMeter)  # the host's scheduling delay during the run
     # timeout_s covers the whole run after deploy (generate, send, settle).
     deadline: float = field(default_factory=lambda: math.inf)
     cut_short: int | None = None  # events sent when the deadline stopped the replay
@@ -356,9 +360,35 @@ def _settle(run: _Run, stats: ReplayStats) -> bool:
     """Wait for quiescence, then for every settle hook. Returns True when the wait timed out."""
     timed_out = _wait_for_quiescence(run, stats)
     run.observed().poll()
+    _read_dead_letters(run)
     for hook in SETTLE_HOOKS:
         run.results += hook(run)
     return timed_out
+
+
+DEAD_LETTER_READ_S = 5.0  # bound for reading on-failure records the mappings already sent
+
+
+def _read_dead_letters(run: _Run) -> None:
+    """A run ends when every event is accounted for, which a delivered event is even when its batch then failed
+    and went to the dead-letter queue: read the queues until they hold what the mappings say they sent."""
+    sent = _stream_dead_letters(run)
+    until = min(run.deadline, time.monotonic() + DEAD_LETTER_READ_S)
+    while sent and len(dead_lettered_events(run.ledger, streams_only=True)) < sent and time.monotonic() < until:
+        run.observed().wait(POLL_S)
+        run.observed().poll()
+
+
+def _stream_dead_letters(run: _Run) -> int | None:
+    """Records the stream mappings sent to an on-failure queue (None: the backend does not say)."""
+    if run.driven is None or run.driven.esm is None or run.deployment is None:
+        return None
+    stats = run.driven.esm.stats()
+    return sum(
+        stats[uuid].records_dead_lettered
+        for mapping, uuid in zip(run.pipeline.mappings, run.deployment.mappings, strict=False)
+        if mapping.source.startswith("stream/") and (mapping.on_failure or "").startswith("queue/") and uuid in stats
+    )
 
 
 def _wait_for_quiescence(run: _Run, stats: ReplayStats) -> bool:
@@ -406,6 +436,11 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
     expectations = check(spec.expect, ledger, latency, collector=run.observed()) + run.results + cost_results
     if timed_out or run.cut_short is not None:
         expectations.append(_within_timeout(run, stats))
+    disagreement = ledger_agreement(ledger, _stream_dead_letters(run))
+    if disagreement is not None:
+        expectations.append(disagreement)
+    stall = run.stall.figures()
+    expectations = [_stall_noted(e, stall) for e in expectations]
     last = max((t for t in ledger.delivered_at if not math.isnan(t)), default=stats.finished)
     duration = max(last, stats.finished) - stats.started
     return RunResult(
@@ -425,6 +460,7 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
         ledger=ledger,
         deployment=run.deployment,
         timed_out=timed_out,
+        host_stall_ms=stall,
         cost=bill,
         **_driven_figures(run),
     )
@@ -453,6 +489,18 @@ def _interrupted(run: _Run, stats: ReplayStats | None) -> RunResult | None:
     stopped = ExpectationResult(name="interrupted", passed=False, expected="run to the end",
                                 actual="interrupted", detail=f"stopped after {stats.sent} events were sent")
     return dataclasses.replace(result, interrupted=True, passed=False, expectations=[*result.expectations, stopped])
+
+
+STALL_NOTE_MS = 50.0  # scheduling delay beyond which a missed latency budget is blamed on the host too
+
+
+def _stall_noted(result: ExpectationResult, stall: dict[str, float]) -> ExpectationResult:
+    """A latency budget missed while the host stalled says so, with the harness's own scheduling delay."""
+    if result.passed or not result.name.startswith("latency") or stall["max_ms"] < STALL_NOTE_MS:
+        return result
+    note = (f"the host stalled during the run: the harness's 10 ms sleeps overslept by up to {stall['max_ms']:g} ms "
+            f"(p99 {stall['p99_ms']:g} ms); the machine was busy, which delays the pipeline as much")
+    return dataclasses.replace(result, detail=f"{result.detail}; {note}" if result.detail else note)
 
 
 def _within_timeout(run: _Run, stats: ReplayStats) -> ExpectationResult:
