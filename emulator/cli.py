@@ -166,7 +166,7 @@ def record(
 @app.command()
 def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAML")]) -> None:
     """Check a pipeline or scenario file without running anything."""
-    from emulator.runner import send_time_warning
+    from emulator.replay.rates import send_time_warning
     from emulator.spec.pipeline import load_pipeline
     from emulator.spec.scenario import load_scenario
     from emulator.spec.yamlsrc import load_yaml

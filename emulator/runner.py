@@ -584,19 +584,6 @@ def _with_runtimes(
     return functions
 
 
-def send_time_warning(spec: ScenarioSpec) -> str | None:
-    """Why the scenario cannot finish within ``timeout_s`` (sending its events at its rate takes longer), or None."""
-    count = spec.events.count
-    due = Schedule(spec.rate).offset(count - 1) if count > 0 else None
-    if due is None or due <= spec.timeout_s:
-        return None
-    return (
-        f"{spec.source_path}: sending {count} events at {Schedule(spec.rate).describe()} takes {due:,.0f}s, more "
-        f"than timeout_s {spec.timeout_s:g}s: the run will stop sending when the time runs out and fail; raise "
-        "timeout_s or the rate, or lower events.count"
-    )
-
-
 def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:
     """Fail fast, before anything is deployed, when the scenario needs what this backend cannot do."""
     if spec.time_scale not in (None, 1.0) and not backend.capabilities.time_scale:

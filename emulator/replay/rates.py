@@ -9,8 +9,12 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from emulator.spec.traffic import RateSpec
+
+if TYPE_CHECKING:
+    from emulator.spec.scenario import ScenarioSpec
 
 
 @dataclass(frozen=True)
@@ -115,3 +119,16 @@ def _burst(i: int, s: RateSpec) -> float:
     if r < in_burst:
         return q * period + r / peak
     return q * period + burst + (r - in_burst) / base
+
+
+def send_time_warning(spec: ScenarioSpec) -> str | None:
+    """Why the scenario cannot finish within ``timeout_s`` (sending its events at its rate takes longer), or None."""
+    count = spec.events.count
+    due = Schedule(spec.rate).offset(count - 1) if count > 0 else None
+    if due is None or due <= spec.timeout_s:
+        return None
+    return (
+        f"{spec.source_path}: sending {count} events at {Schedule(spec.rate).describe()} takes {due:,.0f}s, more "
+        f"than timeout_s {spec.timeout_s:g}s: the run will stop sending when the time runs out and fail; raise "
+        "timeout_s or the rate, or lower events.count"
+    )
