@@ -8,6 +8,7 @@ import math
 import random
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from emulator.expect.verdict import ExpectationResult
 from emulator.observe.stall import StallMeter
@@ -25,7 +26,7 @@ WRITES_THEN_FAILS = """
 """
 
 
-def test_output_written_before_a_failed_invocation_fails_the_run_naming_the_events(tmp_path: Path) -> None:
+def test_output_written_before_a_failed_invocation_fails_the_run_naming_the_events(pipemu: Any, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "handlers").mkdir()
     (tmp_path / "handlers" / "app.py").write_text(textwrap.dedent(WRITES_THEN_FAILS))
@@ -48,7 +49,7 @@ def test_output_written_before_a_failed_invocation_fails_the_run_naming_the_even
         rate: {per_second: 100}
         expect: {delivered: {bucket: out, correlate: id}}
         """))
-    result = run_scenario(scenario)
+    result = run_scenario(scenario, backend=pipemu.backend)
     mapping_dead = sum(m["records_dead_lettered"] for m in result.mappings.values())
     assert mapping_dead > 0, result.mappings
     agreement = [e for e in result.expectations if e.name == "ledger agrees"]
