@@ -303,7 +303,10 @@ class EmbeddedBackend:
     # -- pipemu's own endpoints (control_api) ----------------------------------------------------------
     def control_reset(self, moto_reset: Callable[[], None]) -> None:
         """Stop the pollers, run ``moto_reset`` (which empties moto's store) while no sync can start, so no
-        poller reads a stream that is going away; then the per-process settings moto's reset dropped."""
+        poller reads a stream that is going away; then the per-process settings moto's reset dropped. Log lines
+        recorded before the reset are written first, so none of them lands in the store after it was emptied."""
+        if self.logs is not None:
+            self.logs.flush()
         if self.esm is not None:
             self.esm.reset(moto_reset)
         else:
