@@ -2,7 +2,7 @@
 LocalStack or AWS. Nothing here knows which backend it talks to.
 
 Order matters: queues before the queues that redrive into them, destinations before mappings, functions
-before mappings and bucket notifications, streams ACTIVE before mappings read them.
+before mappings and bucket notifications, streams and tables ACTIVE before mappings read them.
 """
 
 from __future__ import annotations
@@ -48,14 +48,18 @@ class Deployment:
     functions: dict[str, str] = field(default_factory=dict)  # name -> ARN
     mappings: list[str] = field(default_factory=list)  # UUIDs in spec order
     state_machines: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, str] = field(default_factory=dict)  # spec name -> AWS table name
+    table_arns: dict[str, str] = field(default_factory=dict)
+    table_streams: dict[str, str] = field(default_factory=dict)  # spec name -> latest stream ARN
 
     def concurrency(self, spec: PipelineSpec) -> dict[str, int]:
         """Concurrent invocations each function's stream mappings drive: shards x ParallelizationFactor."""
         out = {arn: 1 for arn in self.functions.values()}
         for m in spec.mappings:
-            if m.source.startswith("stream/"):
+            if m.source.startswith(("stream/", "table/")):
                 arn = self.functions[m.function]
-                shards = spec.streams[m.source.split("/", 1)[1]].shards
+                # A new table's stream has one open shard (moto's and, at low write rates, AWS's).
+                shards = spec.streams[m.source_name].shards if m.source_kind == "stream" else 1
                 out[arn] = min(10, max(out[arn], shards * (m.parallelization_factor or 1)))
         return out
 
@@ -70,6 +74,8 @@ class Deployment:
             return f"arn:aws:s3:::{self.buckets[name]}"
         if kind == "stream":
             return self.streams[name]
+        if kind == "table":  # a mapping's source: the table's stream
+            return self.table_streams[name]
         raise KeyError(ref)
 
 
@@ -129,6 +135,7 @@ class Deployer:
         self._queues(spec, out)
         self._topics(spec, out)
         self._streams(spec, out)
+        self._tables(spec, out)
         self._functions(spec, out)
         self._state_machines(spec, out)
         self._notifications(spec, out)
@@ -203,6 +210,31 @@ class Deployer:
                 f"stream {aws_name} to become ACTIVE", summary, lambda d: d["StreamStatus"] == "ACTIVE"
             )
             out.streams[name] = description["StreamARN"]
+
+    def _tables(self, spec: PipelineSpec, out: Deployment) -> None:
+        if not spec.tables:
+            return
+        dynamodb = self._client("dynamodb")
+        for name, table in spec.tables.items():
+            aws_name = self.name(name)
+            dynamodb.create_table(**table.create_table_kwargs(aws_name))
+            out.tables[name] = aws_name
+        for name, table in spec.tables.items():
+
+            def describe(n: str = out.tables[name]) -> Any:
+                return dynamodb.describe_table(TableName=n)["Table"]
+
+            description = self._wait(
+                f"table {out.tables[name]} to become ACTIVE", describe, lambda d: d["TableStatus"] == "ACTIVE"
+            )
+            out.table_arns[name] = description["TableArn"]
+            if "LatestStreamArn" in description:
+                out.table_streams[name] = description["LatestStreamArn"]
+            if table.ttl is not None:
+                dynamodb.update_time_to_live(
+                    TableName=out.tables[name],
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl},
+                )
 
     def _role(self) -> str:
         iam = self._client("iam")

@@ -49,6 +49,8 @@ class RunResult:
     schedule: Schedule | None = None
     invocations: list[InvocationRecord] = field(default_factory=list, repr=False)
     cost: Bill | None = None  # what the run would cost on AWS (emulator.cost)
+    # DynamoDB tables: spec name -> {table, items (last count), over_time: [[seconds since deploy, items]]}
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[ExpectationResult]:
@@ -101,6 +103,7 @@ class RunResult:
             "host_stall_ms": self.host_stall_ms,
             "replay_command": self.command,
             "cost": self.cost.as_dict() if self.cost is not None else None,
+            "tables": self.tables,
         }
 
     def report_data(self, *, max_points: int = 5000) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from emulator.observe.collector import Collector
 from emulator.observe.ledger import Ledger
 from emulator.observe.outputs import PollingFeed, PushFeed, QueueWatcher
 from emulator.observe.stall import StallMeter
+from emulator.observe.tables import TableSampler
 from emulator.replay.generate import GeneratedEvent
 from emulator.replay.producer import (
     Producer,
@@ -203,6 +204,7 @@ class _Run:
     results: list[ExpectationResult] = field(default_factory=list)  # from settle hooks (Step Functions)
     cost_meter: RunMeter | None = None  # what the run uses in AWS's billed units, from deploy on
     inits_before: dict[str, int] = field(default_factory=dict)  # environments started per function before deploy
+    tables: TableSampler | None = None  # items per DynamoDB table over the run
 
     def deployed(self) -> Deployment:
         if self.deployment is None:
@@ -258,6 +260,10 @@ def _deploy(run: _Run) -> None:
     deployment = run.deployment = deploy_pipeline(backend, run.pipeline)
     run.cost_meter = cost_hooks.start(run.driven, run.stack)  # deploying is not the pipeline's running cost
     run.ledger.resource_prefix = deployment.prefix  # dead_letters expectations name queues unprefixed
+    if deployment.tables:
+        run.tables = TableSampler(backend.client("dynamodb"), deployment.tables)
+        run.tables.start()
+        run.stack.callback(run.tables.stop)
     feed: PushFeed | PollingFeed | None = None
     if spec.expect.delivered is not None:
         bucket = deployment.buckets[spec.expect.delivered.bucket]
@@ -441,6 +447,8 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
         expectations.append(disagreement)
     stall = run.stall.figures()
     expectations = [_stall_noted(e, stall) for e in expectations]
+    if run.tables is not None:
+        run.tables.stop()
     last = max((t for t in ledger.delivered_at if not math.isnan(t)), default=stats.finished)
     duration = max(last, stats.finished) - stats.started
     return RunResult(
@@ -462,6 +470,7 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
         timed_out=timed_out,
         host_stall_ms=stall,
         cost=bill,
+        tables=run.tables.figures() if run.tables is not None else {},
         **_driven_figures(run),
     )
 

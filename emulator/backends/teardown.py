@@ -2,7 +2,7 @@
 
 Backends that cannot wipe their whole state (LocalStack, real AWS) hand out clients wrapped in
 ``TrackingClient``; ``teardown`` then deletes exactly what those clients created, in dependency order: mappings,
-state machines, functions, topics, queues, streams, buckets (emptied first, versions included), roles. With a
+state machines, functions, topics, queues, streams, tables, buckets (emptied first, versions included), roles. With a
 ``prefix`` it also sweeps anything else whose name starts with it (a run that crashed before tracking).
 """
 
@@ -35,6 +35,7 @@ class CreatedResources:
     topics: list[str] = field(default_factory=list)  # ARNs
     queues: list[str] = field(default_factory=list)  # URLs
     streams: list[str] = field(default_factory=list)  # names
+    tables: list[str] = field(default_factory=list)  # names
     buckets: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -50,13 +51,15 @@ class CreatedResources:
         with self.lock:
             out = CreatedResources(
                 list(self.mappings), list(self.state_machines), list(self.functions), list(self.topics),
-                list(self.queues), list(self.streams), list(self.buckets), list(self.roles),
+                list(self.queues), list(self.streams), list(self.tables), list(self.buckets),
+                list(self.roles),
             )
-            for kind in ("mappings", "state_machines", "functions", "topics", "queues", "streams", "buckets", "roles"):
+            for kind in _KINDS:
                 getattr(self, kind).clear()
             return out
 
 
+_KINDS = ("mappings", "state_machines", "functions", "topics", "queues", "streams", "tables", "buckets", "roles")
 # operation -> (kind, where the identifier is: "request:Key" or "response:Key")
 _TRACKED: dict[str, tuple[str, str]] = {
     "create_event_source_mapping": ("mappings", "response:UUID"),
@@ -65,6 +68,7 @@ _TRACKED: dict[str, tuple[str, str]] = {
     "create_topic": ("topics", "response:TopicArn"),
     "create_queue": ("queues", "response:QueueUrl"),
     "create_stream": ("streams", "request:StreamName"),
+    "create_table": ("tables", "request:TableName"),
     "create_bucket": ("buckets", "request:Bucket"),
     "create_role": ("roles", "request:RoleName"),
 }
@@ -140,6 +144,10 @@ def sweep(client: Callable[[str], Any], prefix: str, into: CreatedResources) -> 
     for name in client("kinesis").list_streams().get("StreamNames", []):
         if name.startswith(prefix):
             into.add("streams", name)
+    for page in client("dynamodb").get_paginator("list_tables").paginate():
+        for table in page["TableNames"]:
+            if table.startswith(prefix):
+                into.add("tables", table)
     for bucket in client("s3").list_buckets().get("Buckets", []):
         if bucket["Name"].startswith(prefix):
             into.add("buckets", bucket["Name"])
@@ -186,6 +194,7 @@ def teardown(client: Callable[[str], Any], created: CreatedResources) -> list[st
         (f"stream {n}", partial(lambda n: c("kinesis").delete_stream(StreamName=n, EnforceConsumerDeletion=True), n))
         for n in created.streams
     ]
+    steps += [(f"table {n}", partial(lambda n: c("dynamodb").delete_table(TableName=n), n)) for n in created.tables]
     steps += [(f"bucket {b}", partial(lambda b: _delete_bucket(c("s3"), b), b)) for b in created.buckets]
     steps += [(f"role {r}", partial(lambda r: _delete_role(c("iam"), r), r)) for r in created.roles]
     errors: list[str] = []

@@ -183,6 +183,24 @@ def _mapping_table(data: dict[str, Any]) -> str:
     return f"<table><thead><tr><th>mapping</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _tables_table(data: dict[str, Any]) -> str:
+    """DynamoDB tables: the items each held at the end, and a few of the counts sampled over the run."""
+    rows = []
+    for name, figures in sorted(model.mapping(data, "tables").items()):
+        if not isinstance(figures, dict):
+            continue
+        samples = [s for s in figures.get("over_time") or [] if isinstance(s, list) and len(s) == 2]
+        step = max(1, len(samples) // 8)
+        shown = samples[::step][-8:] if samples else []
+        over_time = " · ".join(f"{model.num(t) or 0:.1f} s: {model.num(n) or 0:g}" for t, n in shown)
+        rows.append(f"<tr><td><code>{_e(name)}</code></td>"
+                    f'<td class="num">{_e(figures.get("items", "?"))}</td><td>{_e(over_time)}</td></tr>')
+    if not rows:
+        return ""
+    return ("<h3>DynamoDB tables</h3><table><thead><tr><th>table</th><th class=\"num\">items</th>"
+            f"<th>items over time</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
 def _failing_events(data: dict[str, Any]) -> str:
     out = ["<h3>Dead letters</h3>"]
     samples = [s for s in model.items(data, "dead_letter_samples") if isinstance(s, dict)]
@@ -236,6 +254,7 @@ def render_html(data: dict[str, Any]) -> str:
         _function_table(data),
         "<h3>Event source mappings</h3>",
         _mapping_table(data),
+        _tables_table(data),
         "<h2>Cost on AWS</h2>",
         '<div class="charts">' + _figure(cost.cost_breakdown, data) + "</div>",
         cost.cost_table(data),

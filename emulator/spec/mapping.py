@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from emulator.spec.validation import Strict, rule_error
 
-SOURCE_PATTERN = r"^(stream|queue)/[^/\s]+$"
+SOURCE_PATTERN = r"^(stream|queue|table)/[^/\s]+$"
 DESTINATION_PATTERN = r"^(queue|topic|bucket)/[^/\s]+$"
 _SQS_RETRY_HINT = "SQS mappings retry through the queue's redrive policy; set redrive on the queue"
 # Stream-only mapping keys, and why each makes no sense on an SQS mapping.

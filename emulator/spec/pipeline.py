@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from emulator.spec.mapping import MappingSpec, ScalingConfig, split_ref
+from emulator.spec.tables import TableSpec
 from emulator.spec.validation import Strict, load_document, rule_error
 
 HANDLER_PATTERN = r"^[A-Za-z_][\w./-]*\.[A-Za-z_]\w*$"
@@ -184,12 +185,13 @@ class PipelineSpec(Strict):
     buckets: dict[str, BucketSpec] = Field(default_factory=dict)
     queues: dict[str, QueueSpec] = Field(default_factory=dict)
     topics: dict[str, TopicSpec] = Field(default_factory=dict)
+    tables: dict[str, TableSpec] = Field(default_factory=dict)
     functions: dict[str, FunctionDef] = Field(default_factory=dict)
     mappings: list[MappingSpec] = Field(default_factory=list)
     state_machines: dict[str, StateMachineSpec] = Field(default_factory=dict)
     source_path: Path = Field(exclude=True)
 
-    @field_validator("streams", "queues", "topics", "functions", "state_machines", mode="before")
+    @field_validator("streams", "queues", "topics", "tables", "functions", "state_machines", mode="before")
     @classmethod
     def _empty_ok(cls, value: Any) -> Any:
         return _none_as_empty(value)
@@ -225,6 +227,6 @@ def load_pipeline(path: str | Path) -> PipelineSpec:
 
 __all__ = [
     "BucketSpec", "FunctionDef", "MappingSpec", "NotificationSpec", "PipelineSpec", "QueueSpec",
-    "RedriveSpec", "ScalingConfig", "StateMachineSpec", "StreamSpec", "TopicSpec", "load_pipeline",
+    "RedriveSpec", "ScalingConfig", "StateMachineSpec", "StreamSpec", "TableSpec", "TopicSpec", "load_pipeline",
     "split_ref",
 ]

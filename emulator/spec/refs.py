@@ -21,8 +21,11 @@ _NAME_RULES: dict[str, tuple[str, str]] = {
     "topics": (r"[A-Za-z0-9_-]{1,256}", "1-256 letters, digits, '-' or '_'"),
     "functions": (r"[A-Za-z0-9_-]{1,64}", "1-64 letters, digits, '-' or '_'"),
     "state_machines": (r"[A-Za-z0-9_-]{1,80}", "1-80 letters, digits, '-' or '_'"),
+    "tables": (r"[A-Za-z0-9_.-]{3,255}", "3-255 letters, digits, '_', '-' or '.'"),
 }
-_KIND_TO_SECTION = {"stream": "streams", "queue": "queues", "topic": "topics", "bucket": "buckets"}
+_KIND_TO_SECTION = {
+    "stream": "streams", "queue": "queues", "topic": "topics", "bucket": "buckets", "table": "tables",
+}
 
 
 def check_reference(
@@ -67,6 +70,10 @@ def check_pipeline_refs(spec: PipelineSpec, doc: YamlDoc) -> None:
             dest_kind, dest = split_ref(mapping.on_failure)
             dest_section = _KIND_TO_SECTION[dest_kind]
             check_reference(doc, (*at, "on_failure"), dest, getattr(spec, dest_section), dest_section)
+        if kind == "table" and spec.tables[name].stream is None:
+            raise doc.error(f"table '{name}' has no stream to map", (*at, "source"),
+                            hint=f"add stream: NEW_AND_OLD_IMAGES (or NEW_IMAGE, OLD_IMAGE, KEYS_ONLY) to "
+                            f"tables.{name}")
         if kind == "queue":
             queue = spec.queues[name]
             function = spec.functions[mapping.function]

@@ -5,6 +5,7 @@ pipeline's resources that deployment fills in.
     "Bucket": "${bucket:orders-out}"             -> the bucket's name
     "QueueUrl": "${queue:alerts}"                -> the queue's URL
     "StreamARN": "${stream:orders}"              -> the stream's ARN
+    "TableName": "${table:totals}"               -> the table's name
 
 A reference may be the whole string or part of one (``"s3://${bucket:out}/daily/"``). An unknown reference is a
 ``ConfigError`` naming the definition file, the line and the reference, with the closest declared name.
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
     from emulator.spec.pipeline import PipelineSpec
 
 REFERENCE = re.compile(r"\$\{\s*(?P<kind>[A-Za-z_-]*)\s*:\s*(?P<name>[^}]*?)\s*\}")
-KINDS = {"function": "functions", "bucket": "buckets", "queue": "queues", "stream": "streams"}
+KINDS = {
+    "function": "functions", "bucket": "buckets", "queue": "queues", "stream": "streams", "table": "tables",
+}
 WHAT = "state machine definition"
 
 
@@ -52,6 +55,7 @@ class References:
     buckets: Mapping[str, str] = field(default_factory=dict)
     queues: Mapping[str, str] = field(default_factory=dict)
     streams: Mapping[str, str] = field(default_factory=dict)
+    tables: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_deployment(cls, deployment: Deployment) -> References:
@@ -60,6 +64,7 @@ class References:
             buckets=dict(deployment.buckets),
             queues=dict(deployment.queues),
             streams=dict(deployment.streams),
+            tables=dict(deployment.tables),
         )
 
     @classmethod
@@ -69,7 +74,8 @@ class References:
         def names(section: Mapping[str, Any]) -> dict[str, str]:
             return {name: name for name in section}
 
-        return cls(names(spec.functions), names(spec.buckets), names(spec.queues), names(spec.streams))
+        return cls(names(spec.functions), names(spec.buckets), names(spec.queues), names(spec.streams),
+                   names(spec.tables))
 
     def section(self, kind: str) -> Mapping[str, str]:
         mapping: Mapping[str, str] = getattr(self, KINDS[kind])

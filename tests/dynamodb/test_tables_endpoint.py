@@ -1,0 +1,50 @@
+"""Tables through --endpoint-url (a moto server subprocess): deployed through boto3, torn down by reset, swept
+by prefix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_tables_deploy import _pipeline
+
+from emulator.backends.endpoint import EndpointBackend
+from emulator.backends.moto_server import MotoServerProcess
+from emulator.backends.teardown import CreatedResources, sweep
+from emulator.runner import deploy_pipeline
+from emulator.spec import load_pipeline
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[MotoServerProcess]:
+    with MotoServerProcess() as server:
+        yield server
+
+
+def test_tables_deploy_are_written_by_handlers_and_torn_down(moto_server: MotoServerProcess, tmp_path: Path) -> None:
+    with EndpointBackend(moto_server.url) as backend:
+        deployment = deploy_pipeline(backend, load_pipeline(_pipeline(tmp_path)))
+        response = backend.client("lambda").invoke(FunctionName=deployment.functions["store"],
+                                                   Payload=json.dumps({"id": "o-1", "amount": 5}))
+        assert "FunctionError" not in response, response["Payload"].read()
+        ddb = backend.client("dynamodb")
+        assert ddb.get_item(TableName="orders", Key={"order_id": {"S": "o-1"}})["Item"]["amount"] == {"N": "5"}
+        assert backend.created.tables == ["orders", "totals"]
+        backend.reset()
+        assert ddb.list_tables()["TableNames"] == []
+
+
+def test_sweep_finds_tables_by_prefix(moto_server: MotoServerProcess) -> None:
+    with EndpointBackend(moto_server.url) as backend:
+        ddb = backend.client("dynamodb")
+        for name in ("pmx-run1-orders", "other-orders"):
+            ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                             AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                             BillingMode="PAY_PER_REQUEST")
+        found = CreatedResources()
+        sweep(backend.client, "pmx-run1-", found)
+        assert found.tables == ["pmx-run1-orders"]
+        backend.reset()
+        assert ddb.list_tables()["TableNames"] == []
