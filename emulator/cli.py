@@ -191,8 +191,9 @@ def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAM
 
 
 def _register_tools() -> None:
-    from emulator import cli_tools, cli_tune, cli_up
+    from emulator import cli_lint, cli_tools, cli_tune, cli_up
 
+    cli_lint.register(app)
     cli_tools.register(app)
     cli_up.register(app)
     cli_tune.register(app)

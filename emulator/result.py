@@ -51,6 +51,7 @@ class RunResult:
     cost: Bill | None = None  # what the run would cost on AWS (emulator.cost)
     # DynamoDB tables: spec name -> {table, items (last count), over_time: [[seconds since deploy, items]]}
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lint: list[dict[str, Any]] = field(default_factory=list)  # `pipemu lint` findings (emulator.lint), not failing
 
     @property
     def failures(self) -> list[ExpectationResult]:
@@ -104,6 +105,7 @@ class RunResult:
             "replay_command": self.command,
             "cost": self.cost.as_dict() if self.cost is not None else None,
             "tables": self.tables,
+            "lint": self.lint,
         }
 
     def report_data(self, *, max_points: int = 5000) -> dict[str, Any]:
@@ -168,6 +170,7 @@ class RunResult:
         lines = [f"scenario {self.scenario}: {'PASSED' if self.passed else 'FAILED'} (seed {self.seed})"]
         lines += [f"  {'ok  ' if e.passed else 'FAIL'} {e.describe()}" for e in self.expectations]
         lines += [f"  note: {note}" for note in self.runtime_notes()]
+        lines += [f"  lint {f['rule']} {f['severity']}: {f['message']}" for f in self.lint if not f["silenced"]]
         if not self.passed:
             lines.append(f"  replay with: {self.command}")
         return "\n".join(lines)

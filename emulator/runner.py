@@ -170,7 +170,9 @@ def run_scenario(
         except KeyboardInterrupt:
             # Assembled while the backend still runs (no waiting: figures as they stand), then released.
             raise RunInterrupted(_interrupted(run, stats)) from None
-        return _assemble(run, stats, timed_out)
+        result = _assemble(run, stats, timed_out)
+        result.lint = _lint(run, result)
+        return result
 
 
 def _correlate(spec: ScenarioSpec) -> str | None:
@@ -473,6 +475,13 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
         tables=run.tables.figures() if run.tables is not None else {},
         **_driven_figures(run),
     )
+
+
+def _lint(run: _Run, result: RunResult) -> list[dict[str, Any]]:
+    """`pipemu lint`'s findings for the run's pipeline; PM005 measures this run's batches."""
+    from emulator.lint import lint
+
+    return lint(run.pipeline, scenario=run.spec, measured=result.to_json()).as_list()
 
 
 def _bill(run: _Run, stats: ReplayStats) -> tuple[Bill | None, list[ExpectationResult]]:

@@ -12,7 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from emulator.report import charts, cost, model, pipeline
+from emulator.report import charts, cost, lint, model, pipeline
 from emulator.report.style import CSS
 from emulator.report.svg import ms_value
 
@@ -255,6 +255,8 @@ def render_html(data: dict[str, Any]) -> str:
         "<h3>Event source mappings</h3>",
         _mapping_table(data),
         _tables_table(data),
+        "<h2>Lint</h2>",
+        lint.lint_table(data),
         "<h2>Cost on AWS</h2>",
         '<div class="charts">' + _figure(cost.cost_breakdown, data) + "</div>",
         cost.cost_table(data),

@@ -13,6 +13,7 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from emulator.spec.security import LintSpec
 from emulator.spec.validation import Strict, rule_error
 
 SOURCE_PATTERN = r"^(stream|queue|table)/[^/\s]+$"
@@ -58,6 +59,7 @@ class MappingSpec(Strict):
     on_failure: str | None = Field(None, pattern=DESTINATION_PATTERN)
     filters: list[dict[str, Any]] | None = None
     scaling_config: ScalingConfig | None = None
+    lint: LintSpec | None = None  # rule ids silenced on this mapping (emulator.spec.security)
 
     @property
     def source_kind(self) -> str:

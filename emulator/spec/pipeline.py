@@ -13,6 +13,15 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from emulator.spec.mapping import MappingSpec, ScalingConfig, split_ref
+from emulator.spec.security import (
+    Encryption,
+    IamMode,
+    LintSpec,
+    PolicyStatement,
+    check_encryption,
+    check_policy_refs,
+    load_policy_file,
+)
 from emulator.spec.tables import TableSpec
 from emulator.spec.validation import Strict, load_document, rule_error
 
@@ -68,6 +77,14 @@ class StreamSpec(Strict):
     # as on AWS (https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html); shards is ignored.
     mode: Literal["provisioned", "on_demand"] = "provisioned"
     retention_hours: int = Field(24, ge=24, le=8760)
+    # security and lint keys (emulator.spec.security)
+    encryption: Encryption | None = None
+    lint: LintSpec | None = None
+
+    @field_validator("encryption")
+    @classmethod
+    def _stream_sse(cls, value: Encryption | None) -> Encryption | None:
+        return check_encryption(value, ("KMS",), "a Kinesis stream")
 
 
 class NotificationSpec(Strict):
@@ -88,6 +105,14 @@ class NotificationSpec(Strict):
 
 class BucketSpec(Strict):
     notifications: list[NotificationSpec] = Field(default_factory=list)
+    # security and lint keys (emulator.spec.security)
+    encryption: Encryption | None = None
+    lint: LintSpec | None = None
+
+    @field_validator("encryption")
+    @classmethod
+    def _bucket_sse(cls, value: Encryption | None) -> Encryption | None:
+        return check_encryption(value, ("AES256", "KMS"), "a bucket")
 
 
 class RedriveSpec(Strict):
@@ -101,6 +126,14 @@ class QueueSpec(Strict):
     message_retention_seconds: int | None = Field(None, ge=60, le=1209600)
     content_based_deduplication: bool = False
     redrive: RedriveSpec | None = None
+    # security and lint keys (emulator.spec.security)
+    encryption: Encryption | None = None
+    lint: LintSpec | None = None
+
+    @field_validator("encryption")
+    @classmethod
+    def _queue_sse(cls, value: Encryption | None) -> Encryption | None:
+        return check_encryption(value, ("SQS", "KMS"), "a queue")
 
 
 class TopicSpec(Strict):
@@ -124,6 +157,20 @@ class FunctionDef(Strict):
     architecture: Literal["x86_64", "arm64"] = "x86_64"  # what Lambda bills GB-seconds at
     environment: dict[str, str] = Field(default_factory=dict)
     description: str | None = None
+    # security and lint keys (emulator.spec.security): the execution role's statements, or a file of them
+    policies: list[PolicyStatement] | None = None
+    lint: LintSpec | None = None
+
+    @field_validator("policies", mode="before")
+    @classmethod
+    def _policy_file(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        path = _resolve(Path(value), info)
+        if not path.is_file():
+            raise rule_error(f"policy file {path} {'is not a file' if path.exists() else 'does not exist'}",
+                             hint=_relative_hint(info))
+        return load_policy_file(path)
 
     @field_validator("code")
     @classmethod
@@ -161,6 +208,7 @@ class FunctionDef(Strict):
 class StateMachineSpec(Strict):
     definition: Path
     type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
+    lint: LintSpec | None = None
 
     @field_validator("definition")
     @classmethod
@@ -189,6 +237,10 @@ class PipelineSpec(Strict):
     functions: dict[str, FunctionDef] = Field(default_factory=dict)
     mappings: list[MappingSpec] = Field(default_factory=list)
     state_machines: dict[str, StateMachineSpec] = Field(default_factory=dict)
+    # security and lint keys (emulator.spec.security)
+    iam: IamMode = "off"
+    require_encryption: bool = False
+    lint: LintSpec | None = None
     source_path: Path = Field(exclude=True)
 
     @field_validator("streams", "queues", "topics", "tables", "functions", "state_machines", mode="before")
@@ -222,6 +274,7 @@ def load_pipeline(path: str | Path) -> PipelineSpec:
 
     spec, doc = load_document(path, PipelineSpec, what="pipeline file")
     check_pipeline_refs(spec, doc)
+    check_policy_refs(spec, doc)
     return spec
 
 
