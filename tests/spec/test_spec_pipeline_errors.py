@@ -29,7 +29,7 @@ def test_unknown_key_at_any_depth(pipeline_file, expect_error, old, new, line, k
 def test_unknown_key_without_close_match_lists_allowed_keys(pipeline_file, expect_error):
     path = pipeline_file(PIPELINE_YAML.replace("{shards: 2}", "{zzz: 1}"))
     expect_error(lambda: load_pipeline(path), line=3, key="streams.clicks.zzz",
-                 hint="allowed keys: mode, retention_hours, shards")
+                 hint="allowed keys: encryption, lint, mode, retention_hours, shards")
 
 
 def test_unknown_key_in_bucket_notification(write, tmp_path: Path, expect_error):
