@@ -25,12 +25,29 @@ def _read(file: Path, what: str) -> str:
         raise ConfigError(f"{what} is not UTF-8 text ({exc.reason})", file=file) from None
 
 
+def _json_error(exc: json.JSONDecodeError) -> tuple[str, int, int]:
+    """(message, line, column) of a JSON error, the same on every Python version.
+
+    Python 3.13 names a trailing comma and points at it; earlier versions report the closing bracket after it
+    ("Expecting property name..." or "Expecting value"), often on the next line. Both are reported at the comma.
+    """
+    if exc.msg.startswith("Illegal trailing comma"):
+        return "trailing comma before the closing bracket", exc.lineno, exc.colno
+    before = exc.doc[: exc.pos].rstrip()
+    if exc.pos < len(exc.doc) and exc.doc[exc.pos] in "]}" and before.endswith(","):
+        comma = len(before) - 1
+        line = exc.doc.count("\n", 0, comma) + 1
+        return "trailing comma before the closing bracket", line, comma - exc.doc.rfind("\n", 0, comma)
+    return exc.msg, exc.lineno, exc.colno
+
+
 def parse_json_document(text: str, *, file: Path, what: str) -> YamlDoc:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
+        message, line, column = _json_error(exc)
         raise ConfigError(
-            f"invalid JSON in {what}: {exc.msg} (column {exc.colno})", file=file, line=exc.lineno,
+            f"invalid JSON in {what}: {message} (column {column})", file=file, line=line,
             hint="check for a missing comma or quote, or a trailing comma, on this line or the one above",
         ) from None
     if not isinstance(data, dict):

@@ -18,6 +18,7 @@ from emulator.stepfunctions.definition import (
     check_structure,
     load_definition,
 )
+from emulator.stepfunctions.documents import parse_json_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,7 +91,7 @@ state_machines:
 """
 CLI_CASES = [
     ("bad.asl.json", '{\n  "StartAt": "A",\n  "States": {\n    "A": {"Type": "Pass", "End": true},\n  }\n}\n',
-     "bad.asl.json:5", "invalid JSON"),
+     "bad.asl.json:4", "invalid JSON in state machine definition: trailing comma"),
     ("bad.asl.yaml", "StartAt: A\nStates:\n  A: {Type: Pass, End: true\n  B: x\n", "bad.asl.yaml:", "invalid YAML"),
     ("ref.asl.json", '{\n  "StartAt": "A",\n  "States": {\n    "A": {"Type": "Task", "Resource": "${function:nope}",'
      ' "End": true}\n  }\n}\n', "ref.asl.json:4: States.A.Resource", "unknown function 'nope'"),
@@ -114,3 +115,31 @@ def test_validate_refuses_a_broken_state_machine_with_exit_2(
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert where in done.stderr and message in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        ('{\n  "a": 1,\n  "b": [1, 2,\n  ]\n}', 3, 13),  # in an array, the bracket on the next line
+        ('{\n  "A": {"x": true},\n}\n', 2, 19),  # in an object
+        ('{"A": {"x": true} ,  }', 1, 19),  # spaces between the comma and the bracket
+    ],
+)
+def test_a_trailing_comma_is_reported_at_the_comma_on_every_python(
+    tmp_path: Path, text: str, line: int, column: int
+) -> None:
+    # GIVEN a JSON definition with a trailing comma (Python 3.13 names it; 3.11 and 3.12 report the bracket after it)
+    # WHEN it is parsed
+    with pytest.raises(ConfigError) as caught:
+        parse_json_document(text, file=tmp_path / "sm.json", what="state machine definition")
+
+    # THEN the error points at the comma itself, with the same words on every version
+    assert caught.value.line == line
+    assert f"trailing comma before the closing bracket (column {column})" in str(caught.value)
+
+
+def test_other_json_errors_keep_the_parser_s_own_message_and_place(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_json_document('{\n  "a" 1\n}', file=tmp_path / "sm.json", what="state machine definition")
+    assert caught.value.line == 2
+    assert "Expecting ':' delimiter (column 7)" in str(caught.value)
