@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from emulator.errors import ConfigError, WaitTimeout
+from emulator.security.encryption import Keys, encrypt_bucket, encrypt_stream, queue_attributes
 from emulator.spec.pipeline import PipelineSpec
 
 LAMBDA_ROLE_NAME = "pipemu-lambda-role"
@@ -51,6 +52,7 @@ class Deployment:
     tables: dict[str, str] = field(default_factory=dict)  # spec name -> AWS table name
     table_arns: dict[str, str] = field(default_factory=dict)
     table_streams: dict[str, str] = field(default_factory=dict)  # spec name -> latest stream ARN
+    keys: dict[str, str] = field(default_factory=dict)  # customer KMS key as the spec names it -> key ARN
 
     def concurrency(self, spec: PipelineSpec) -> dict[str, int]:
         """Concurrent invocations each function's stream mappings drive: shards x ParallelizationFactor."""
@@ -123,6 +125,7 @@ class Deployer:
         self._client = client
         self._prefix = prefix
         self._wait_timeout_s = wait_timeout_s
+        self._keys = Keys(client, "pipemu")
 
     def name(self, name: str) -> str:
         return f"{self._prefix}{name}"
@@ -131,6 +134,8 @@ class Deployer:
         for fn_name in spec.functions:
             check_handler_file(spec, fn_name)
         out = Deployment(pipeline=spec.name, prefix=self._prefix)
+        self._keys = Keys(self._client, f"pipemu {spec.name}")  # encryption keys (emulator.security)
+        out.keys = self._keys.arns
         self._buckets(spec, out)
         self._queues(spec, out)
         self._topics(spec, out)
@@ -148,9 +153,10 @@ class Deployer:
         # Outside us-east-1 S3 wants the region named (IllegalLocationConstraintException otherwise).
         # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
         where = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-        for name in spec.buckets:
+        for name, body in spec.buckets.items():
             bucket = self.name(name)
             s3.create_bucket(Bucket=bucket, **where)
+            encrypt_bucket(s3, bucket, body.encryption, self._keys)
             out.buckets[name] = bucket
 
     def _queues(self, spec: PipelineSpec, out: Deployment) -> None:
@@ -159,6 +165,7 @@ class Deployer:
         ordered = sorted(spec.queues.items(), key=lambda item: item[1].redrive is not None)
         for name, queue in ordered:
             attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
+            attributes.update(queue_attributes(queue.encryption, self._keys))
             if queue.message_retention_seconds is not None:
                 attributes["MessageRetentionPeriod"] = str(queue.message_retention_seconds)
             aws_name = self.name(name)
@@ -209,6 +216,9 @@ class Deployer:
             description = self._wait(
                 f"stream {aws_name} to become ACTIVE", summary, lambda d: d["StreamStatus"] == "ACTIVE"
             )
+            if encrypt_stream(kinesis, aws_name, spec.streams[name].encryption, self._keys):
+                self._wait(f"stream {aws_name} to be ACTIVE after StartStreamEncryption", summary,
+                           lambda d: d["StreamStatus"] == "ACTIVE")
             out.streams[name] = description["StreamARN"]
 
     def _tables(self, spec: PipelineSpec, out: Deployment) -> None:

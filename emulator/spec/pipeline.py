@@ -19,7 +19,6 @@ from emulator.spec.security import (
     LintSpec,
     PolicyStatement,
     check_encryption,
-    check_policy_refs,
     load_policy_file,
 )
 from emulator.spec.tables import TableSpec
@@ -274,6 +273,8 @@ def load_pipeline(path: str | Path) -> PipelineSpec:
 
     spec, doc = load_document(path, PipelineSpec, what="pipeline file")
     check_pipeline_refs(spec, doc)
+    from emulator.spec.policy_refs import check_policy_refs
+
     check_policy_refs(spec, doc)
     return spec
 

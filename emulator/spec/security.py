@@ -29,6 +29,7 @@ from emulator.errors import ConfigError
 from emulator.spec.validation import Strict, rule_error, to_config_error
 
 RULE_ID = r"^PM\d{3}$"
+KMS_KEY = r"alias/[A-Za-z0-9/_-]{1,250}|arn:aws[\w-]*:kms:\S+|[0-9a-f-]{36}"
 IamMode = Literal["enforce", "report", "off"]
 # ${kind:name} in a policy's Resource resolves to that resource's ARN at deploy.
 POLICY_REFERENCE = re.compile(r"\$\{\s*(?P<kind>[a-z_]+)\s*:\s*(?P<name>[^}]*?)\s*\}")
@@ -56,7 +57,15 @@ class Encryption(Strict):
     or alias (``alias/NAME``); unset with KMS means the service's AWS-managed key."""
 
     kind: Literal["KMS", "AES256", "SQS"] = "KMS"
-    kms: str | None = Field(None, pattern=r"^(alias/[A-Za-z0-9/_-]{1,250}|arn:aws[\w-]*:kms:\S+|[0-9a-f-]{36})$")
+    kms: str | None = None
+
+    @field_validator("kms")
+    @classmethod
+    def _key(cls, key: str | None) -> str | None:
+        if key is not None and not re.fullmatch(KMS_KEY, key):
+            raise rule_error(f"'{key}' is not a KMS key id, ARN or alias",
+                             hint="write alias/NAME (created at deploy when missing), a key ARN or a key id")
+        return key
 
     @model_validator(mode="before")
     @classmethod
@@ -160,21 +169,3 @@ __all__ = [
     "check_encryption", "load_policy_file",
 ]
 
-
-def check_policy_refs(spec: Any, doc: Any) -> None:
-    """Every ``${kind:name}`` in a function's policies names a declared resource (file, line and key if not).
-    ``spec`` is the PipelineSpec, ``doc`` its YamlDoc (typed loosely: this module sits below the pipeline's)."""
-    from emulator.spec.refs import check_reference
-
-    for name, fn in spec.functions.items():
-        for index, statement in enumerate(fn.policies or []):
-            for key in ("Resource", "NotResource"):
-                for value in getattr(statement, "resource" if key == "Resource" else "not_resource") or []:
-                    for match in POLICY_REFERENCE.finditer(value):
-                        kind, ref = match["kind"], match["name"]
-                        at = ("functions", name, "policies", index, key)
-                        section = POLICY_REFERENCE_KINDS.get(kind)
-                        if section is None:
-                            raise doc.error(f"unknown reference kind '{kind}' in {match[0]}", at,
-                                            hint=f"one of {', '.join(sorted(POLICY_REFERENCE_KINDS))}")
-                        check_reference(doc, at, ref, getattr(spec, section, {}), section)
