@@ -152,8 +152,9 @@ class LocalMappingStore:
         except control.MappingRequestError as error:
             raise client_error(op, error.code, error.message, error.status) from None
         fn_arn = self._function_arn(str(kwargs["FunctionName"]))  # raises ResourceNotFoundException
-        if service == "kinesis" and not kwargs.get("StartingPosition"):
-            raise client_error(op, "InvalidParameterValueException", "StartingPosition is required for Kinesis")
+        if service in control.STREAM_KINDS and not kwargs.get("StartingPosition"):
+            what = "Kinesis" if service == "kinesis" else "DynamoDB Streams"
+            raise client_error(op, "InvalidParameterValueException", f"StartingPosition is required for {what}")
         with self._lock:
             for other in self._mappings.values():
                 if other["EventSourceArn"] == arn and other["FunctionArn"] == fn_arn:

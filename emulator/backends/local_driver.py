@@ -121,6 +121,8 @@ class LocalDriver:
         try:
             if service == "kinesis":
                 self._raw_client("kinesis").describe_stream_summary(StreamName=name)
+            elif service == "dynamodb":
+                self._raw_client("dynamodbstreams").describe_stream(StreamArn=arn)
             else:
                 self._raw_client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=arn.split(":")[4])
         except ClientError:

@@ -103,6 +103,9 @@ class MappingSpec(Strict):
             raise rule_error("a stream mapping needs starting_position", path=("starting_position",),
                              hint="AWS requires it: TRIM_HORIZON (oldest record), LATEST or AT_TIMESTAMP")
         at_timestamp = self.starting_position == "AT_TIMESTAMP"
+        if at_timestamp and self.source_kind == "table":
+            raise rule_error("DynamoDB Streams mappings cannot start AT_TIMESTAMP", path=("starting_position",),
+                             hint="use TRIM_HORIZON (the stream's oldest record, up to 24 hours) or LATEST")
         if at_timestamp and self.starting_position_timestamp is None:
             raise rule_error("AT_TIMESTAMP needs starting_position_timestamp", path=("starting_position",),
                              hint="add starting_position_timestamp: 2024-01-01T00:00:00Z")

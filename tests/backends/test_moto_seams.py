@@ -51,6 +51,12 @@ def test_esm_control_seam() -> None:
     # moto's own synchronous delivery that we unwire
     assert "lambda_event_source_mappings" in inspect.getsource(Stream.__init__)
     assert "lambda_event_source_mappings" in inspect.getsource(Queue.__init__)
+    # a table's stream: moto delivers to its wired mappings and then empties the shard (renumbering records)
+    from moto.dynamodb.models.table import StreamShard, Table
+    assert "lambda_event_source_mappings" in inspect.getsource(Table.__init__)
+    assert "lambda_event_source_mappings" in inspect.getsource(StreamShard.add)
+    table_source = inspect.getsource(Table)
+    assert "self.latest_stream_label" in table_source and "self.table_arn =" in table_source
     source = inspect.getsource(EventSourceMapping.__init__)
     for attribute in (
         "bisect_on_error",

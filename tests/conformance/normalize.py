@@ -6,7 +6,8 @@ The rules are those of shared/conformance/README.md §1 (LocalStack's snapshot t
   ``<resource:N>`` for generated names (taken from ARNs), ``<receipt-handle:N>``, ``<m-d5-of-body:N>``,
   ``<md5-of-body:N>``, ``<queue-url:N>`` for those keys' values. N numbers distinct raw values by first appearance,
   and every other occurrence of the same raw value gets the same token;
-- ``<timestamp:2022-07-13T13:48:01.000Z>`` for any timestamp in that text format, ``<datetime>`` for parsed dates;
+- ``<timestamp:2022-07-13T13:48:01.000Z>`` for any timestamp in that text format (and its whole-second
+  form without milliseconds, as DynamoDB's batch info writes it), ``<datetime>`` for parsed dates;
 - unnumbered tokens for values that are present but not compared (``<approximate-arrival-timestamp>``, ...);
 - account ``111111111111``, ``<region>``, ``<partition>``; HTTP headers emptied;
 - strings starting with ``{`` parsed as JSON one level deep (JSON nested inside stays a string).
@@ -29,6 +30,8 @@ TIMESTAMP_TOKEN = "<timestamp:2022-07-13T13:48:01.000Z>"
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ISO_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+_ISO_S = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")  # DynamoDB batch info's arrival times
+SECONDS_TOKEN = "<timestamp:2022-07-13T13:48:01Z>"
 _ARN = re.compile(r"^arn:[a-z-]+:([a-z0-9-]+):[a-z0-9-]*:(\d{12})?:(.+)$")
 _TOKEN = re.compile(r"<([a-z0-9-]+):(\d+)>")
 
@@ -123,7 +126,12 @@ class Normalizer:
                 self.resource(part)
         elif service == "sqs":
             self.resource(resource)
-        elif service in ("kinesis", "iam", "dynamodb", "states"):
+        elif service == "dynamodb":  # table/NAME[/stream/LABEL]; a stream label is a time, with colons
+            parts = resource.split("/")
+            for index in (1, 3):
+                if len(parts) > index:
+                    self.resource(parts[index])
+        elif service in ("kinesis", "iam", "states"):
             self.resource(resource.split("/")[-1].split(":")[-1])
 
     def _replace(self, value: Any, *, key: str | None) -> Any:
@@ -167,7 +175,7 @@ class Normalizer:
         if self._resource_pattern is not None:
             text = self._resource_pattern.sub(lambda m: self._tokens[m.group(0)], text)
         text = _UUID.sub(lambda m: self.register(m.group(0), "uuid"), text)
-        return _ISO_MS.sub(TIMESTAMP_TOKEN, text)
+        return _ISO_S.sub(SECONDS_TOKEN, _ISO_MS.sub(TIMESTAMP_TOKEN, text))
 
 
 def _parse_json_strings(value: Any) -> Any:

@@ -48,3 +48,36 @@ def test_sweep_finds_tables_by_prefix(moto_server: MotoServerProcess) -> None:
         assert found.tables == ["pmx-run1-orders"]
         backend.reset()
         assert ddb.list_tables()["TableNames"] == []
+
+
+ECHO = "import json\ndef handler(event, context):\n    print(json.dumps(event))\n    return None\n"
+
+
+def test_a_stream_mapping_is_polled_client_side(moto_server: MotoServerProcess) -> None:
+    from lambda_functions import zipped
+    from waiting import wait_for
+    with EndpointBackend(moto_server.url) as backend:
+        role = backend.client("iam").create_role(RoleName="r-ddb", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        backend.client("lambda").create_function(FunctionName="echo-ddb", Runtime="python3.12", Role=role,
+                                                 Handler="app.handler", Code={"ZipFile": zipped(ECHO)})
+        ddb = backend.client("dynamodb")
+        arn = ddb.create_table(
+            TableName="ep-items", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )["TableDescription"]["LatestStreamArn"]
+        lam = backend.client("lambda")
+        created = lam.create_event_source_mapping(FunctionName="echo-ddb", EventSourceArn=arn,
+                                                  StartingPosition="TRIM_HORIZON", BatchSize=10)
+        assert created["LastProcessingResult"] == "No records processed"
+        for key in ("a", "b"):
+            ddb.put_item(TableName="ep-items", Item={"pk": {"S": key}})
+
+        def records() -> list[dict]:
+            return [r for i in list(backend.invocations) if i.function == "echo-ddb"
+                    for line in i.logs.splitlines() if line.startswith("{") for r in json.loads(line)["Records"]]
+
+        got = wait_for("2 records", records, lambda r: len(r) >= 2, 30)
+        assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in got] == ["a", "b"]
+        assert {r["eventSourceARN"] for r in got} == {arn} and got[0]["eventName"] == "INSERT"
+        backend.reset()

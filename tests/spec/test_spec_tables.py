@@ -58,3 +58,10 @@ def test_create_table_kwargs_list_hash_then_range_on_demand():
 def test_table_errors_name_line_and_key(pipeline_file, expect_error, old, new, line, key, message):
     path = pipeline_file(PIPELINE.replace(old, new))
     expect_error(lambda: load_pipeline(path), file=path, line=line, key=key, message=message, hint="")
+
+
+def test_a_table_mapping_cannot_start_at_a_timestamp(pipeline_file, expect_error):
+    at_timestamp = "starting_position: AT_TIMESTAMP\n    starting_position_timestamp: 2024-01-01"
+    path = pipeline_file(PIPELINE.replace("starting_position: TRIM_HORIZON", at_timestamp))
+    expect_error(lambda: load_pipeline(path), key="mappings[0].starting_position",
+                 message="cannot start AT_TIMESTAMP", hint="TRIM_HORIZON")

@@ -20,6 +20,7 @@ from typing import Any
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.awslambda.responses import LambdaResponse
+from moto.dynamodb.models import dynamodb_backends
 from moto.kinesis.models import kinesis_backends
 from moto.sqs.models import sqs_backends
 
@@ -32,6 +33,7 @@ TOUCHES = (
     "moto.awslambda.responses.LambdaResponse.{create,update}_event_source_mapping",
     "moto.kinesis.models.Stream.lambda_event_source_mappings",
     "moto.sqs.models.Queue.lambda_event_source_mappings",
+    "moto.dynamodb.models.table.Table.{lambda_event_source_mappings,latest_stream_label,table_arn}",
 )
 
 Listener = Callable[[str, str, dict[str, Any]], None]
@@ -85,6 +87,11 @@ def _unwire(backend: LambdaBackend, esm: EventSourceMapping) -> None:
     elif _service(arn) == "sqs":
         for queue in sqs_backends[backend.account_id][backend.region_name].queues.values():
             queue.lambda_event_source_mappings.clear()
+    elif _service(arn) == "dynamodb":
+        # moto delivers a table's stream records itself and then empties the shard, renumbering later
+        # records: the mapping must be pipemu's alone.
+        for table in dynamodb_backends[backend.account_id][backend.region_name].tables.values():
+            table.lambda_event_source_mappings.clear()
 
 
 def _source_exists(backend: LambdaBackend, arn: str) -> bool:
@@ -92,6 +99,9 @@ def _source_exists(backend: LambdaBackend, arn: str) -> bool:
         return any(s.arn == arn for s in kinesis_backends[backend.account_id][backend.region_name].streams.values())
     if _service(arn) == "sqs":
         return any(q.queue_arn == arn for q in sqs_backends[backend.account_id][backend.region_name].queues.values())
+    if _service(arn) == "dynamodb":
+        tables = dynamodb_backends[backend.account_id][backend.region_name].tables.values()
+        return any(t.latest_stream_label and f"{t.table_arn}/stream/{t.latest_stream_label}" == arn for t in tables)
     return True  # other sources: moto's own checks
 
 
@@ -184,7 +194,7 @@ def _get_configuration(self: EventSourceMapping) -> dict[str, Any]:
         "State": "Enabled" if self.enabled else "Disabled",
         "UUID": self.uuid,
     }
-    if service == "kinesis":
+    if service in ("kinesis", "dynamodb"):
         config.update(_kinesis_fields(self))
     elif self.scaling_config:
         config["ScalingConfig"] = self.scaling_config

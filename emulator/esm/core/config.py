@@ -37,12 +37,14 @@ class MappingConfig:
 
     @property
     def source_name(self) -> str:
+        if self.kind == "dynamodb":  # arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL (a time, with colons)
+            return self.event_source_arn.split(":", 5)[5].split("/")[1]
         return self.event_source_arn.rsplit(":", 1)[-1].split("/")[-1]
 
     @property
     def label(self) -> str:
         """``stream/clicks -> enrich``: the mapping as a pipeline file names it."""
-        kind = "stream" if self.kind == "kinesis" else "queue"
+        kind = {"kinesis": "stream", "dynamodb": "table"}.get(self.kind, "queue")
         function = self.function_arn.split(":function:", 1)[-1].split(":")[0]
         return f"{kind}/{self.source_name} -> {function}"
 

@@ -25,7 +25,8 @@ KINESIS_DEFAULTS: dict[str, Any] = {
     "DestinationConfig": {"OnFailure": {}},
 }
 SQS_DEFAULTS: dict[str, Any] = {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 0, "FunctionResponseTypes": []}
-DEFAULTS: dict[str, dict[str, Any]] = {"kinesis": KINESIS_DEFAULTS, "sqs": SQS_DEFAULTS}
+# DynamoDB Streams mappings take the same parameters and defaults as Kinesis ones (AWS-recorded).
+DEFAULTS: dict[str, dict[str, Any]] = {"kinesis": KINESIS_DEFAULTS, "dynamodb": KINESIS_DEFAULTS, "sqs": SQS_DEFAULTS}
 """Source kind -> the values AWS fills in when a request leaves them out."""
 
 UPDATABLE = frozenset(
@@ -37,7 +38,9 @@ UPDATABLE = frozenset(
 )
 """Request keys a create or an update stores as they are."""
 
-_STATE_REASON = {"kinesis": "User action", "sqs": "USER_INITIATED"}
+_STATE_REASON = {"kinesis": "User action", "dynamodb": "User action", "sqs": "USER_INITIATED"}
+STREAM_KINDS = frozenset({"kinesis", "dynamodb"})
+"""Sources read in order per shard: they need a StartingPosition and show a LastProcessingResult."""
 
 
 class MappingRequestError(Exception):
@@ -113,7 +116,7 @@ def answer(config: dict[str, Any], *, last_processing_result: str | None) -> dic
     kind = source_kind(str(config["EventSourceArn"]))
     out = dict(config)
     out.setdefault("StateTransitionReason", _STATE_REASON.get(kind, "USER_INITIATED"))
-    if kind == "kinesis":
+    if kind in STREAM_KINDS:
         out["LastProcessingResult"] = last_processing_result or "No records processed"
     return dict(sorted(out.items()))
 
@@ -137,7 +140,7 @@ def default_batch_size(kind: str) -> int:
 
 
 __all__ = [
-    "DEFAULTS", "UPDATABLE", "MappingRequestError", "answer", "check_batch_window", "check_create", "check_filters",
-    "conflict",
+    "DEFAULTS", "STREAM_KINDS", "UPDATABLE", "MappingRequestError", "answer", "check_batch_window", "check_create",
+    "check_filters", "conflict",
     "created_state", "default_batch_size", "source_kind", "source_missing", "updated_state",
 ]

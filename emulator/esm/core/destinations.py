@@ -63,7 +63,8 @@ class Boto3FailureSink:
         elif service == "s3":
             body = dict(record)
             body["payload"] = {"Records": list(delivered)}
-            key = s3_failure_key(mapping_uuid, record["KinesisBatchInfo"]["shardId"], record["timestamp"])
+            info = record.get("KinesisBatchInfo") or record["DDBStreamBatchInfo"]
+            key = s3_failure_key(mapping_uuid, info["shardId"], record["timestamp"])
             bucket = destination_arn.split(":::", 1)[1]
             self._client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode())
         else:

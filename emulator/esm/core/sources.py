@@ -25,6 +25,8 @@ from emulator.esm.core.stats import MappingObserver, MappingStats
 from emulator.esm.sqs.poller import SqsMappingPoller
 from emulator.esm.sqs.source import Boto3QueueSource
 from emulator.esm.streams.batch import StreamHooks
+from emulator.esm.streams.dynamodb_events import DYNAMODB_HOOKS
+from emulator.esm.streams.dynamodb_source import Boto3DynamoDBStreamSource
 from emulator.esm.streams.kinesis_events import KINESIS_HOOKS
 from emulator.esm.streams.kinesis_source import Boto3ShardSource
 from emulator.esm.streams.poller import StreamMappingPoller
@@ -115,6 +117,10 @@ def _queue_poller(config: MappingConfig, ctx: PollerContext) -> Poller:
 register_source(
     ordered_stream("kinesis", KINESIS_HOOKS, reader=lambda clients, arn: Boto3ShardSource(clients("kinesis"), arn))
 )
+register_source(ordered_stream(
+    "dynamodb", DYNAMODB_HOOKS,
+    reader=lambda clients, arn: Boto3DynamoDBStreamSource(clients("dynamodbstreams"), arn),
+))
 register_source(SourceKind("sqs", _queue_poller, reader=lambda clients, arn: Boto3QueueSource(clients("sqs"), arn)))
 
 
