@@ -168,7 +168,7 @@ def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAM
     """Check a pipeline or scenario file without running anything."""
     from emulator.replay.rates import send_time_warning
     from emulator.spec.pipeline import load_pipeline
-    from emulator.spec.scenario import load_scenario
+    from emulator.spec.scenario import check_judgeable, load_scenario
     from emulator.spec.yamlsrc import load_yaml
     from emulator.stepfunctions.definition import check_pipeline_definitions
 
@@ -177,6 +177,7 @@ def validate(file: Annotated[Path, typer.Argument(help="pipeline or scenario YAM
         doc = load_yaml(file)
         if isinstance(doc.data, dict) and "scenario" in doc.data:
             spec, pipeline = load_scenario(file)
+            check_judgeable(spec, pipeline)
             check_pipeline_definitions(pipeline)
             console.print(f"{file}: scenario '{spec.name}' is valid (pipeline '{pipeline.name}')", markup=False)
             warning = send_time_warning(spec)

@@ -51,6 +51,15 @@ def summary_table(result: Any) -> Table:
     return table
 
 
+def _ends(result: Any) -> str:
+    """Delivery per end, when the scenario lists several: the line that says which end fell short."""
+    ends = result.to_json()["delivered_ends"]
+    if len(ends["reached"]) < 2:
+        return ""
+    reached = ", ".join(f"{label} {n}" for label, n in ends["reached"].items())
+    return f"delivered (mode {ends['mode']}) reached: {escape(reached)}\n"
+
+
 def figures(result: Any) -> str:
     ev = result.events
     lat = result.latency_ms
@@ -61,6 +70,8 @@ def figures(result: Any) -> str:
     return (
         f"events: sent {ev.sent}, delivered {ev.delivered}, dead-lettered {ev.dead_lettered}, filtered {ev.filtered}, "
         f"lost {ev.lost}, duplicates {ev.duplicates}\n"
+        + _ends(result)
+        +
         f"latency ms (wall): p50 {fmt(lat.get('p50'))}  p95 {fmt(lat.get('p95'))}  p99 {fmt(lat.get('p99'))}  "
         f"max {fmt(lat.get('max'))}\n"
         f"throughput {result.throughput_eps:.0f} events/s over {result.duration_s:.2f}s; replay rate asked "

@@ -115,12 +115,13 @@ def _canonical(records: Iterable[Any], volatile: frozenset[str]) -> tuple[str, .
 
 
 def _outputs(backend: Backend, result: RunResult, spec: ScenarioSpec) -> list[Any]:
-    if spec.expect.delivered is None or result.deployment is None:
+    end = spec.expect.delivered.first("bucket") if spec.expect.delivered is not None else None
+    if end is None or result.deployment is None:
         return []
     s3 = backend.client("s3")
-    bucket = result.deployment.buckets[spec.expect.delivered.bucket]
+    bucket = result.deployment.buckets[end.name]
     records: list[Any] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=spec.expect.delivered.prefix or ""):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=end.prefix or ""):
         for item in page.get("Contents", []):
             records.extend(parse_records(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()))
     return records

@@ -64,6 +64,8 @@ class RunResult:
             "seed": self.seed,
             "passed": self.passed,
             "events": self.events.as_dict(),
+            # per end of expect.delivered: how many events reached it ("output" when the scenario names none)
+            "delivered_ends": {"mode": self.ledger.mode, "reached": self.ledger.reached_counts()},
             "latency_ms": {k: self.latency_ms.get(k) for k in ("p50", "p95", "p99", "max")},
             "throughput_eps": round(self.throughput_eps, 1),
             "duration_s": round(self.duration_s, 3),

@@ -11,6 +11,7 @@ import json
 import math
 import shlex
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -34,8 +35,8 @@ from emulator.expect.latency import summarize
 from emulator.expect.outputs import output_checker
 from emulator.expect.verdict import ExpectationResult
 from emulator.observe.collector import Collector
-from emulator.observe.ledger import Ledger
-from emulator.observe.outputs import PollingFeed, PushFeed, QueueWatcher
+from emulator.observe.ledger import Ledger, kinesis_identity
+from emulator.observe.outputs import ObjectFeed, PollingFeed, PushFeed, QueueWatcher
 from emulator.observe.stall import StallMeter
 from emulator.observe.tables import TableSampler
 from emulator.replay.generate import GeneratedEvent
@@ -56,7 +57,7 @@ from emulator.replay.sources import (
 from emulator.result import RunResult
 from emulator.runtime import interpreters
 from emulator.spec.pipeline import PipelineSpec
-from emulator.spec.scenario import ScenarioSpec, load_scenario
+from emulator.spec.scenario import ScenarioSpec, check_judgeable, load_scenario
 from emulator.spec.traffic import RateSpec
 from emulator.stepfunctions import scenario_hooks as sfn_hooks
 
@@ -66,34 +67,70 @@ SETTLE_S = 2.0  # backends that cannot report quiescence: quiet this long after 
 
 
 class _Observer:
-    """Tells the ledger about records the mapping filtered out or gave up on without a destination."""
+    """Tells the ledger what the mappings did with each record: filtered out, given up on without a destination,
+    or processed (a ``processed_by`` end). Records are found by the source's identity (stream, shard and
+    sequence number; SQS message id), else by the correlate field of a JSON body."""
 
-    def __init__(self, ledger: Ledger, correlate: str | None) -> None:
+    def __init__(self, ledger: Ledger, correlate: str | None, processed_ends: dict[str, list[int]]) -> None:
         self._ledger = ledger
         self._correlate = correlate
+        self._processed_ends = processed_ends  # function name -> the ledger's processed_by ends for it
+        self.routes: dict[str, tuple[str, str]] = {}  # mapping UUID -> (function name, AWS stream name or "")
+        self.processed: Counter[str] = Counter()  # function name -> records its mappings saw it process
 
-    def _keys(self, records: list[StreamRecord]) -> Iterator[str]:
+    def _each(
+        self, mapping_uuid: str, records: list[StreamRecord], shard_id: str, action: Callable[[int], None]
+    ) -> None:
+        """``action(index)`` for each record's event: by identity, else by the correlate field of its body, else
+        once the producer names the identity (the record may be processed before its put returned)."""
+        stream = self.routes.get(mapping_uuid, ("", ""))[1]
         for r in records:
-            try:
-                value = json.loads(r.data)
-            except ValueError:
-                continue
-            if self._correlate and isinstance(value, dict) and self._correlate in value:
-                yield str(value[self._correlate])
+            identity = kinesis_identity(stream, shard_id, r.sequence_number) if shard_id else f"sqs:{r.sequence_number}"
+            index = self._ledger.by_identity(identity)
+            if index is None:
+                index = self._by_body(r.data)
+            if index is None:
+                self._ledger.when_identified(identity, action)
+            else:
+                action(index)
 
-    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None:
-        for key in self._keys(records):
-            self._ledger.mark_filtered(key)
+    def _by_body(self, data: bytes) -> int | None:
+        try:
+            value = json.loads(data)
+        except ValueError:
+            return None
+        if self._correlate and isinstance(value, dict) and self._correlate in value:
+            return self._ledger.index_of(str(value[self._correlate]))
+        return None
+
+    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord], *, shard_id: str = "") -> None:
+        self._each(mapping_uuid, records, shard_id, self._ledger.filter_out)
 
     def on_gave_up(
-        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None
+        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None,
+        *, shard_id: str = "",
     ) -> None:
         if destination is None:
-            for key in self._keys(records):
-                self._ledger.mark_dropped(
-                    key,
-                    f"discarded by mapping {mapping_uuid} ({condition}); it has no on-failure destination",
-                )
+            why = f"discarded by mapping {mapping_uuid} ({condition}); it has no on-failure destination"
+
+            def dropped(index: int) -> None:
+                self._ledger.dropped[index] = why
+
+            self._each(mapping_uuid, records, shard_id, dropped)
+
+    def on_processed(self, mapping_uuid: str, records: list[StreamRecord], *, shard_id: str = "") -> None:
+        function = self.routes.get(mapping_uuid, ("", ""))[0]
+        self.processed[function] += len(records)
+        ends = self._processed_ends.get(function, [])
+        if not ends:
+            return
+        now = time.time()
+
+        def reached(index: int) -> None:
+            for end in ends:
+                self._ledger.reached(index, now, end)
+
+        self._each(mapping_uuid, records, shard_id, reached)
 
 
 def _dead_letter_queues(pipeline: PipelineSpec, scenario: ScenarioSpec) -> set[str]:
@@ -146,6 +183,7 @@ def run_scenario(
     else:
         spec, loaded = load_scenario(scenario)
     pipeline = pipeline or loaded
+    check_judgeable(spec, pipeline)
     if recording is not None:
         from emulator.replay.recording import read_recording
 
@@ -179,6 +217,22 @@ def _correlate(spec: ScenarioSpec) -> str | None:
     return spec.expect.delivered.correlate if spec.expect.delivered else None
 
 
+def _ledger_for(spec: ScenarioSpec) -> Ledger:
+    """A ledger that knows the scenario's delivery ends, in the order ``expect.delivered`` lists them."""
+    delivered = spec.expect.delivered
+    if delivered is None:
+        return Ledger()
+    return Ledger(ends=[e.label for e in delivered.ends], mode=delivered.mode)
+
+
+def _processed_ends(spec: ScenarioSpec) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, end in enumerate(spec.expect.delivered.ends if spec.expect.delivered else []):
+        if end.kind == "processed_by":
+            out.setdefault(end.name, []).append(i)
+    return out
+
+
 @dataclass
 class _Run:
     """What the phases of one run share. ``driven`` is the backend when pipemu drives its pipeline, else None."""
@@ -202,6 +256,7 @@ class _Run:
     cut_short: int | None = None  # events sent when the deadline stopped the replay
     deployment: Deployment | None = None
     collector: Collector | None = None
+    observer: _Observer | None = None  # on driven backends: what the mappings did with each record
     producer: Producer | None = None
     results: list[ExpectationResult] = field(default_factory=list)  # from settle hooks (Step Functions)
     cost_meter: RunMeter | None = None  # what the run uses in AWS's billed units, from deploy on
@@ -234,12 +289,14 @@ def _wire(run: _Run) -> None:
     about records they filtered or gave up on."""
     check_capabilities(run.spec, run.backend)
     driven_part, spec = run.driven, run.spec
+    run.ledger = _ledger_for(spec)
     if driven_part is None:
         return
     if spec.time_scale is not None and spec.time_scale != driven_part.clock.scale:
         run.stack.callback(driven_part.clock.set_scale, driven_part.clock.scale)
         driven_part.clock.set_scale(spec.time_scale)
-    driven_part.set_observer(_Observer(run.ledger, _correlate(spec)))
+    run.observer = _Observer(run.ledger, _correlate(spec), _processed_ends(spec))
+    driven_part.set_observer(run.observer)
     run.stack.callback(driven_part.set_observer, None)
 
 
@@ -266,22 +323,34 @@ def _deploy(run: _Run) -> None:
         run.tables = TableSampler(backend.client("dynamodb"), deployment.tables)
         run.tables.start()
         run.stack.callback(run.tables.stop)
-    feed: PushFeed | PollingFeed | None = None
-    if spec.expect.delivered is not None:
-        bucket = deployment.buckets[spec.expect.delivered.bucket]
-        if run.driven is not None:
-            push = PushFeed({bucket})
-            run.stack.callback(run.driven.watch_s3(push.push))
-            feed = push
-        else:
-            feed = PollingFeed(backend.client("s3"), {bucket}, spec.expect.delivered.prefix or "")
+    if run.observer is not None:
+        run.observer.routes = _mapping_routes(run.pipeline, deployment)
+    feeds: list[tuple[int, ObjectFeed]] = []
+    for i, end in enumerate(spec.expect.delivered.ends if spec.expect.delivered else []):
+        if end.kind == "bucket":
+            bucket = deployment.buckets[end.name]
+            if run.driven is not None:
+                push = PushFeed({bucket}, end.prefix or "")
+                run.stack.callback(run.driven.watch_s3(push.push))
+                feeds.append((i, push))
+            else:
+                feeds.append((i, PollingFeed(backend.client("s3"), {bucket}, end.prefix or "")))
     sqs = backend.client("sqs")
     queues = sorted(_dead_letter_queues(run.pipeline, spec))
     run.collector = Collector(
-        run.ledger, correlate=_correlate(spec), feed=feed,
+        run.ledger, correlate=_correlate(spec), feeds=feeds,
         dead_letter_queues=[QueueWatcher(sqs, deployment.queues[q]) for q in queues],
         output_check=output_checker(spec.expect.outputs),
     )
+
+
+def _mapping_routes(pipeline: PipelineSpec, deployment: Deployment) -> dict[str, tuple[str, str]]:
+    """Mapping UUID -> (the function it invokes, the AWS name of its stream or "" for a queue)."""
+    routes = {}
+    for mapping, uuid in zip(pipeline.mappings, deployment.mappings, strict=False):
+        kind, name = mapping.source.split("/", 1)
+        routes[uuid] = (mapping.function, deployment.stream_names.get(name, name) if kind == "stream" else "")
+    return routes
 
 
 # -- phase 3: replay --------------------------------------------------------------------------------------------
@@ -441,7 +510,9 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
     counts = ledger.counts()
     latency = summarize(ledger.latencies_ms())
     bill, cost_results = _bill(run, stats)
-    expectations = check(spec.expect, ledger, latency, collector=run.observed()) + run.results + cost_results
+    processed = dict(run.observer.processed) if run.observer is not None else None
+    expectations = check(spec.expect, ledger, latency, collector=run.observed(), processed=processed)
+    expectations += run.results + cost_results
     if timed_out or run.cut_short is not None:
         expectations.append(_within_timeout(run, stats))
     disagreement = ledger_agreement(ledger, _stream_dead_letters(run))
@@ -602,6 +673,10 @@ def _with_runtimes(
     return functions
 
 
+WATCHED_ENDS = ("bucket", "processed_by")
+"""The ``expect.delivered`` end kinds a run can observe."""
+
+
 def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:
     """Fail fast, before anything is deployed, when the scenario needs what this backend cannot do."""
     if spec.time_scale not in (None, 1.0) and not backend.capabilities.time_scale:
@@ -610,6 +685,21 @@ def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:
             file=spec.source_path,
             key="time_scale",
             hint="remove time_scale or run on the embedded backend",
+        )
+    delivered = spec.expect.delivered
+    ends = delivered.ends if delivered is not None else []
+    if any(e.kind == "processed_by" for e in ends) and not backend.capabilities.runs_event_source_mappings:
+        raise ConfigError(
+            f"backend {backend.name} runs the event source mappings itself: pipemu cannot see which records an "
+            "invocation processed",
+            file=spec.source_path, key="expect.delivered",
+            hint="use processed_by on the embedded backend or a moto server, or an end the pipeline writes to",
+        )
+    unwatched = [e.label for e in ends if e.kind not in WATCHED_ENDS]
+    if unwatched:
+        raise ConfigError(
+            f"pipemu cannot watch {', '.join(unwatched)} yet", file=spec.source_path, key="expect.delivered",
+            hint=f"ends pipemu watches: {', '.join(WATCHED_ENDS)}",
         )
     faults = spec.faults
     needs_injection = faults is not None and (bool(faults.handler_faults()) or faults.s3_write_failures is not None)

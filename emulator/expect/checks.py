@@ -15,12 +15,15 @@ if TYPE_CHECKING:
 
 
 def check(
-    expect: ExpectSpec, ledger: Ledger, latency: dict[str, float | None], *, collector: Collector | None = None
+    expect: ExpectSpec, ledger: Ledger, latency: dict[str, float | None], *, collector: Collector | None = None,
+    processed: dict[str, int] | None = None,
 ) -> list[ExpectationResult]:
+    """``processed``: records each function's mappings processed successfully (driven backends), for the hint
+    when nothing reached the declared ends."""
     counts = ledger.counts()
     results: list[ExpectationResult] = []
     if expect.delivered is not None:
-        results.append(_delivered(expect.delivered, ledger, counts))
+        results.append(_delivered(expect.delivered, ledger, counts, processed))
     if expect.dead_letters is not None:
         results.append(_dead_letters(expect.dead_letters, ledger))
     if expect.latency is not None:
@@ -39,17 +42,42 @@ def check(
     return results
 
 
-def _delivered(spec: DeliveredSpec, ledger: Ledger, counts: FateCounts) -> ExpectationResult:
+_WHERE = {"bucket": "s3://{}", "queue": "queue {}", "stream": "stream {}", "topic": "topic {}", "table": "table {}",
+          "processed_by": "processed by {}"}
+
+
+def _delivered(
+    spec: DeliveredSpec, ledger: Ledger, counts: FateCounts, processed: dict[str, int] | None
+) -> ExpectationResult:
     target = counts.sent - counts.dead_lettered - counts.filtered - counts.rejected - counts.duplicated
     missing = [ledger.keys[i] for i in ledger.lost_indexes(limit=5)]
+    where = f" {'or' if spec.mode == 'any' else 'and'} ".join(_WHERE[e.kind].format(e.name) for e in spec.ends)
+    problems = [f"{target - counts.delivered} missing"] if counts.delivered < target else []
+    if len(spec.ends) > 1:
+        problems.append("reached: " + ", ".join(f"{label} {n}" for label, n in ledger.reached_counts().items()))
+    hint = _nothing_reached_hint(spec, ledger, counts, processed or {})
     return ExpectationResult(
         name="delivered",
         passed=counts.delivered >= target and counts.lost == 0,
-        expected=f"{target} events in s3://{spec.bucket} (the rest)",
+        expected=f"{target} events {'at' if len(spec.ends) > 1 else 'in'} {where} (the rest)",
         actual=counts.delivered,
-        detail=f"{target - counts.delivered} missing" if counts.delivered < target else "",
-        near_misses=[{spec.correlate: key} for key in missing],
+        detail="; ".join(problems + ([hint] if hint else [])),
+        near_misses=[{spec.correlate or "event": key} for key in missing],
     )
+
+
+def _nothing_reached_hint(spec: DeliveredSpec, ledger: Ledger, counts: FateCounts, processed: dict[str, int]) -> str:
+    """When the functions processed events but none reached the declared ends, the ends are likely wrong: say
+    which function processed how many, and suggest ``processed_by``."""
+    if counts.delivered or not counts.lost or any(e.kind == "processed_by" for e in spec.ends):
+        return ""
+    done = {name: n for name, n in processed.items() if n}
+    if not done:
+        return ""
+    function, n = max(done.items(), key=lambda item: item[1])
+    ends = " or ".join(_WHERE[e.kind].format(e.name) for e in spec.ends)
+    return (f"{n} events were processed by {function} successfully but none reached {ends}: "
+            f"did you mean `processed_by: {function}`?")
 
 
 def _dead_letters(spec: DeadLettersSpec, ledger: Ledger) -> ExpectationResult:

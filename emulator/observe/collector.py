@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 from emulator.observe.ledger import DeadLetter, Ledger
-from emulator.observe.outputs import ObjectFeed, QueueMessage, QueueWatcher, parse_records
+from emulator.observe.outputs import ObjectArrival, ObjectFeed, QueueMessage, QueueWatcher, parse_records
 
 
 def _json(text: Any) -> Any:
@@ -19,23 +20,33 @@ def _json(text: Any) -> Any:
         return text
 
 
-def explain_dead_letter(message: QueueMessage, ledger: Ledger, correlate: str | None) -> DeadLetter:
-    """Which events a dead-letter message stands for.
+def stream_name(arn: str) -> str:
+    """``NAME`` of ``arn:aws:kinesis:REGION:ACCOUNT:stream/NAME``."""
+    return arn.rsplit(":", 1)[-1].split("/", 1)[-1]
 
-    Kinesis on-failure records name a shard and a sequence range; SQS redrive keeps the original body;
-    SNS wraps either in a Notification envelope.
+
+def explain_dead_letter(message: QueueMessage, ledger: Ledger, correlate: str | None) -> DeadLetter:
+    """Which events a dead-letter message stands for, by the source's identity first.
+
+    Kinesis on-failure records name a stream, shard and sequence range; a message SQS moved to its dead-letter
+    queue (redrive policy) keeps its message id, so any body is matched, JSON or not; SNS wraps either in a
+    Notification envelope. Else the body's ``correlate`` field names the event.
     """
     body = _json(message.body)
     if isinstance(body, dict) and body.get("Type") == "Notification" and "Message" in body:
         body = _json(body["Message"])
     letter = DeadLetter(queue=message.queue, body=body, sent=message.sent)
+    moved = ledger.by_identity(f"sqs:{message.message_id}")
     if isinstance(body, dict) and "KinesisBatchInfo" in body:
         info = body["KinesisBatchInfo"]
         letter.event_indexes = ledger.in_range(
-            info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"]
+            info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"],
+            stream=stream_name(str(info.get("streamArn", ""))),
         )
         letter.condition = body.get("requestContext", {}).get("condition")
         letter.batch_size = info.get("batchSize")
+    elif moved is not None:
+        letter.event_indexes = [moved]
     elif isinstance(body, dict) and correlate and correlate in body:
         index = ledger.index_of(str(body[correlate]))
         letter.event_indexes = [index] if index is not None else []
@@ -43,18 +54,21 @@ def explain_dead_letter(message: QueueMessage, ledger: Ledger, correlate: str | 
 
 
 class Collector:
+    """``feeds``: (end number in the ledger, feed of what arrives there) per end that is watched by reading it;
+    ``processed_by`` ends are told by the mappings instead (the runner's observer)."""
+
     def __init__(
         self,
         ledger: Ledger,
         *,
         correlate: str | None,
-        feed: ObjectFeed | None,
+        feeds: list[tuple[int, ObjectFeed]],
         dead_letter_queues: list[QueueWatcher],
         output_check: Callable[[Any], str | None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.correlate = correlate
-        self.feed = feed
+        self.feeds = feeds
         self.queues = dead_letter_queues
         self.objects_seen = 0
         self.records_seen = 0
@@ -65,29 +79,33 @@ class Collector:
     def poll(self) -> int:
         """Read everything new; returns how many new things were seen."""
         seen = 0
-        if self.feed is not None:
-            for arrival in self.feed.drain():
+        for end, feed in self.feeds:
+            for arrival in feed.drain():
                 self.objects_seen += 1
                 seen += 1
                 for record in parse_records(arrival.body):
-                    self.records_seen += 1
-                    if self.output_check is not None:
-                        problem = self.output_check(record)
-                        if problem is not None:
-                            self.output_violation_count += 1
-                            if len(self.output_violations) < 5:
-                                violation = {"key": arrival.key, "problem": problem, "record": record}
-                                self.output_violations.append(violation)
-                    if self.correlate and isinstance(record, dict) and self.correlate in record:
-                        self.ledger.delivered(str(record[self.correlate]), arrival.arrived)
-                    else:
-                        self.ledger.unmatched_outputs += 1
+                    self._record(end, arrival, record)
         for watcher in self.queues:
             for message in watcher.drain():
                 seen += 1
                 self.ledger.dead_lettered(explain_dead_letter(message, self.ledger, self.correlate))
         return seen
 
+    def _record(self, end: int, arrival: ObjectArrival, record: Any) -> None:
+        self.records_seen += 1
+        if self.output_check is not None:
+            problem = self.output_check(record)
+            if problem is not None:
+                self.output_violation_count += 1
+                if len(self.output_violations) < 5:
+                    self.output_violations.append({"key": arrival.key, "problem": problem, "record": record})
+        if self.correlate and isinstance(record, dict) and self.correlate in record:
+            self.ledger.delivered(str(record[self.correlate]), arrival.arrived, end)
+        else:
+            self.ledger.unmatched_outputs += 1
+
     def wait(self, timeout: float) -> None:
-        if self.feed is not None:
-            self.feed.wait(timeout)
+        if self.feeds:
+            self.feeds[0][1].wait(timeout)
+        else:  # only processed_by ends: the mappings tell the ledger, nothing to wake on
+            time.sleep(timeout)

@@ -11,9 +11,10 @@ import math
 import threading
 from array import array
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 NAN = math.nan
 
@@ -54,19 +55,34 @@ class DeadLetter:
     batch_size: int | None = None
 
 
+def kinesis_identity(stream: str, shard_id: str, sequence_number: str) -> str:
+    """A Kinesis record's identity: sequence numbers are unique within one shard of one stream only."""
+    return f"kinesis:{stream}/{shard_id}/{sequence_number}"
+
+
 class Ledger:
-    def __init__(self) -> None:
+    """``ends``: where an event can arrive (``expect.delivered``'s ends, by label); ``mode``: an event is delivered
+    when it has reached all of them, or any. Events are found by their correlation key (``add``) and by the
+    source's own identity: a Kinesis stream, shard and sequence number (``locate``), an SQS message id or an S3
+    object (``identify``), so an event whose body is not JSON is accounted like any other."""
+
+    def __init__(self, ends: Sequence[str] = ("output",), mode: Literal["all", "any"] = "all") -> None:
         self._lock = threading.Lock()
         self.keys: list[str] = []
         self._index: dict[str, int] = {}
+        self._identities: dict[str, int] = {}
+        self._waiting: dict[str, list[Callable[[int], None]]] = defaultdict(list)
+        self.ends = tuple(ends)
+        self.mode = mode
         self.sent_at = array("d")
         self.delivered_at = array("d")
         self.dead_lettered_at = array("d")
-        self.deliveries = array("I")
+        self.reached_at = [array("d") for _ in self.ends]  # per end: when the event first arrived there
+        self.arrivals = [array("I") for _ in self.ends]  # per end: how often it arrived there
         self.filtered = bytearray()
         self._done = bytearray()
         self._n_done = 0
-        self._positions: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+        self._positions: dict[tuple[str, str], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         self.dead_letters: list[DeadLetter] = []
         self.resource_prefix = ""  # put before every deployed resource's name by the backend
         self.unmatched_outputs = 0
@@ -91,7 +107,9 @@ class Ledger:
             self.sent_at.append(sent_at)
             self.delivered_at.append(NAN)
             self.dead_lettered_at.append(NAN)
-            self.deliveries.append(0)
+            for reached, arrivals in zip(self.reached_at, self.arrivals, strict=True):
+                reached.append(NAN)
+                arrivals.append(0)
             self.filtered.append(0)
             self._done.append(0)
             if first != index:  # the same event again: its fate is its original's
@@ -106,13 +124,16 @@ class Ledger:
     def mark_sent(self, index: int, at: float) -> None:
         self.sent_at[index] = at
 
-    def locate(self, index: int, shard_id: str, sequence_number: str) -> None:
-        """Where Kinesis put the event, to match on-failure records that name sequence ranges."""
+    def locate(self, index: int, shard_id: str, sequence_number: str, stream: str = "") -> None:
+        """Where Kinesis put the event (its identity), to match the records mappings processed and the
+        on-failure records that name sequence ranges. Sequence numbers are unique within one shard of one
+        stream only."""
         with self._lock:
-            self._locate(index, shard_id, sequence_number)
+            self._locate(index, (stream, shard_id), sequence_number)
+        self.identify(index, kinesis_identity(stream, shard_id, sequence_number))
 
-    def _locate(self, index: int, shard_id: str, sequence_number: str) -> None:
-        seqs, idxs = self._positions[shard_id]
+    def _locate(self, index: int, lane: tuple[str, str], sequence_number: str) -> None:
+        seqs, idxs = self._positions[lane]
         seq = int(sequence_number)
         if not seqs or seq > seqs[-1]:
             seqs.append(seq)
@@ -133,25 +154,63 @@ class Ledger:
     def index_of(self, key: str) -> int | None:
         return self._index.get(key)
 
+    def identify(self, index: int, identity: str) -> None:
+        """The source's own name for the event: ``kinesis:STREAM/SHARD/SEQUENCE`` (``locate``),
+        ``sqs:MESSAGE_ID``, ``s3:BUCKET/KEY``. A copy sent on purpose stands for its original. Runs what waited
+        for this identity (``when_identified``)."""
+        index = self.duplicate_of.get(index, index)
+        with self._lock:
+            self._identities[identity] = index
+            waiting = self._waiting.pop(identity, [])
+        for action in waiting:
+            action(index)
+
+    def by_identity(self, identity: str) -> int | None:
+        return self._identities.get(identity)
+
+    def when_identified(self, identity: str, action: Callable[[int], None]) -> None:
+        """Run ``action(index)`` for the event known as ``identity``: now, or once the producer names it. A
+        mapping can process a record before the put that sent it has returned its sequence number or id."""
+        with self._lock:
+            index = self._identities.get(identity)
+            if index is None:
+                self._waiting[identity].append(action)
+                return
+        action(index)
+
     # -- outcomes --------------------------------------------------------------------------------------
     def _account(self, index: int) -> None:
         if not self._done[index]:
             self._done[index] = 1
             self._n_done += 1
 
-    def delivered(self, key: str, at: float) -> bool:
+    def delivered(self, key: str, at: float, end: int = 0) -> bool:
+        """An output carrying correlation key ``key`` arrived at end number ``end``; False when no event has
+        that key (counted as an unmatched output)."""
         index = self._index.get(key)
         if index is None:
             self.unmatched_outputs += 1
             return False
-        with self._lock:
-            self.deliveries[index] += 1
-            if math.isnan(self.delivered_at[index]):
-                self.delivered_at[index] = at
-                self.delivery_order[index] = self._deliveries_seen
-                self._deliveries_seen += 1
-            self._account(index)
+        self.reached(index, at, end)
         return True
+
+    def reached(self, index: int, at: float, end: int = 0) -> None:
+        """Event ``index`` arrived at end number ``end``: delivered once it has reached every end (mode all) or
+        one (mode any)."""
+        index = self.duplicate_of.get(index, index)  # a copy sent on purpose counts for its original
+        with self._lock:
+            self.arrivals[end][index] += 1
+            if math.isnan(self.reached_at[end][index]):
+                self.reached_at[end][index] = at
+            if not math.isnan(self.delivered_at[index]):
+                return
+            times = [reached[index] for reached in self.reached_at]
+            if self.mode == "all" and any(math.isnan(t) for t in times):
+                return
+            self.delivered_at[index] = at
+            self.delivery_order[index] = self._deliveries_seen
+            self._deliveries_seen += 1
+            self._account(index)
 
     def mark_rejected(self, index: int, reason: str) -> None:
         with self._lock:
@@ -161,17 +220,20 @@ class Ledger:
     def mark_filtered(self, key: str) -> None:
         index = self._index.get(key)
         if index is not None:
-            with self._lock:
-                self.filtered[index] = 1
-                self._account(index)
+            self.filter_out(index)
+
+    def filter_out(self, index: int) -> None:
+        with self._lock:
+            self.filtered[index] = 1
+            self._account(index)
 
     def mark_dropped(self, key: str, reason: str) -> None:
         index = self._index.get(key)
         if index is not None:
             self.dropped[index] = reason
 
-    def in_range(self, shard_id: str, start: str, end: str) -> list[int]:
-        seqs, idxs = self._positions.get(shard_id, ([], []))
+    def in_range(self, shard_id: str, start: str, end: str, stream: str = "") -> list[int]:
+        seqs, idxs = self._positions.get((stream, shard_id), ([], []))
         lo = bisect.bisect_left(seqs, int(start))
         hi = bisect.bisect_right(seqs, int(end))
         return idxs[lo:hi]
@@ -208,7 +270,9 @@ class Ledger:
         fates = Counter(self.fate(i) for i in range(len(self.keys)))
         # An event the scenario sent twice on purpose is expected twice: only outputs beyond the sends count.
         sends = Counter(self.duplicate_of.values())
-        duplicates = sum(1 for i, n in enumerate(self.deliveries) if n > 1 + sends[i])
+        duplicates = sum(
+            1 for i in range(len(self.keys)) if any(arrivals[i] > 1 + sends[i] for arrivals in self.arrivals)
+        )
         return FateCounts(
             sent=len(self.keys),
             delivered=fates["delivered"],
@@ -219,6 +283,13 @@ class Ledger:
             rejected=fates["rejected"],
             duplicated=fates["duplicated"],
         )
+
+    def reached_counts(self) -> dict[str, int]:
+        """Per end: how many events (copies sent on purpose left out) reached it."""
+        return {
+            label: sum(1 for i, t in enumerate(reached) if not math.isnan(t) and i not in self.duplicate_of)
+            for label, reached in zip(self.ends, self.reached_at, strict=True)
+        }
 
     def accounted(self) -> bool:
         return self._n_done == len(self.keys)

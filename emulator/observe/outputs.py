@@ -42,13 +42,14 @@ class ObjectFeed(Protocol):
 class PushFeed:
     """Arrivals pushed by the backend (see ``moto_seams.s3_arrivals``), filtered to the watched buckets."""
 
-    def __init__(self, buckets: set[str]) -> None:
+    def __init__(self, buckets: set[str], prefix: str = "") -> None:
         self._buckets = buckets
+        self._prefix = prefix
         self._items: deque[ObjectArrival] = deque()
         self._cond = threading.Condition()
 
     def push(self, bucket: str, key: str, body: bytes, arrived: float) -> None:
-        if bucket not in self._buckets:
+        if bucket not in self._buckets or not key.startswith(self._prefix):
             return
         with self._cond:
             self._items.append(ObjectArrival(bucket, key, body, arrived))

@@ -82,7 +82,7 @@ class KinesisProducer:
                     retry.append((index, event))
                     continue
                 ledger.mark_sent(index, started)
-                ledger.locate(index, result["ShardId"], result["SequenceNumber"])
+                ledger.locate(index, result["ShardId"], result["SequenceNumber"], stream=self._stream)
             if not retry:
                 return 0
             self.throttled += len(retry)
@@ -113,6 +113,8 @@ class SqsProducer:
             started = time.time()
             response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
             failed_ids = {f["Id"] for f in response.get("Failed", [])}
+            for done in response.get("Successful", []):  # the message id: the event's identity downstream
+                ledger.identify(int(done["Id"]), f"sqs:{done['MessageId']}")
             for index, _ in pending:
                 if str(index) not in failed_ids:
                     ledger.mark_sent(index, started)
@@ -138,8 +140,10 @@ class S3Producer:
     def send(self, batch: list[tuple[int, GeneratedEvent]], ledger: Ledger) -> int:
         for index, event in batch:
             started = time.time()
-            self._client.put_object(Bucket=self._bucket, Key=f"{self._prefix}{index:09d}.json", Body=event.payload)
+            key = f"{self._prefix}{index:09d}.json"
+            self._client.put_object(Bucket=self._bucket, Key=key, Body=event.payload)
             ledger.mark_sent(index, started)
+            ledger.identify(index, f"s3:{self._bucket}/{key}")
         return 0
 
 

@@ -136,6 +136,24 @@ def _expectations(data: dict[str, Any]) -> str:
     )
 
 
+def _delivery_ends(data: dict[str, Any]) -> str:
+    """Events that reached each end of expect.delivered, and whether one end was enough (mode any) or all."""
+    ends = model.mapping(data, "delivered_ends")
+    reached = model.mapping(ends, "reached")
+    if not reached:
+        return ""
+    sent = model.num(model.mapping(data, "events").get("sent")) or 0
+    rows = "".join(
+        f'<tr><td><code>{_e(label)}</code></td><td class="num">{_e(f"{model.num(n) or 0:g}")}</td>'
+        f'<td class="num">{_e(f"{model.num(sent):g}")}</td></tr>'
+        for label, n in reached.items()
+    )
+    mode = _e(ends.get("mode", "all"))
+    return (f'<h3>Delivery per end (an event is delivered at {"any" if mode == "any" else "all"} of them)</h3>'
+            f'<table class="delivery-ends"><thead><tr><th>end</th><th class="num">events reached</th>'
+            f'<th class="num">sent</th></tr></thead><tbody>{rows}</tbody></table>')
+
+
 def _function_table(data: dict[str, Any]) -> str:
     calls = model.invocations(data)
     rows = []
@@ -244,6 +262,7 @@ def render_html(data: dict[str, Any]) -> str:
         _tiles(data),
         "<h2>Expectations</h2>",
         _expectations(data),
+        _delivery_ends(data),
         "<h2>Latency</h2>",
         '<div class="charts">' + "".join(_figure(f, data) for f in latency) + "</div>",
         "<h2>Throughput and mapping activity</h2>",

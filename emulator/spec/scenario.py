@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
@@ -15,7 +15,7 @@ from emulator.spec.providers import ProviderClass, load_providers
 from emulator.spec.refs import check_reference
 from emulator.spec.traffic import FaultsSpec, RateSpec
 from emulator.spec.validation import Strict, load_document, rule_error
-from emulator.spec.yamlsrc import close_match_hint
+from emulator.spec.yamlsrc import KeyPath, YamlDoc, close_match_hint, load_yaml
 
 # A padded event stays within what Kinesis (PutRecord data) and SQS accept in one record: 1 MiB.
 MAX_EVENT_BYTES = 1_048_576
@@ -71,10 +71,103 @@ class EventsSpec(Strict):
         return self
 
 
-class DeliveredSpec(Strict):
-    bucket: str
-    correlate: str
+END_KINDS = ("bucket", "queue", "stream", "topic", "table", "processed_by")
+END_SECTIONS = {"bucket": "buckets", "queue": "queues", "stream": "streams", "topic": "topics", "table": "tables",
+                "processed_by": "functions"}
+
+
+class EndSpec(Strict):
+    """One place an event can be delivered to: an output in a bucket, a message in a queue, a record in a
+    stream or a message on a topic carrying the event's ``correlate`` field, an item in a table whose key
+    attribute equals the event's ``key`` field, or ``processed_by``: an invocation of that function carried the
+    event, returned without error and did not report it as a batch item failure."""
+
+    bucket: str | None = None
+    queue: str | None = None
+    stream: str | None = None
+    topic: str | None = None
+    table: str | None = None
+    processed_by: str | None = None
+    correlate: str | None = None
+    key: str | None = None
     prefix: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        kinds = [k for k in END_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise rule_error(
+                "an end names one place: " + ("nothing given" if not kinds else f"got {', '.join(kinds)}"),
+                hint="e.g. {bucket: out, correlate: event_id}, {table: orders, key: order_id} or "
+                     "{processed_by: FUNCTION}",
+            )
+        kind = kinds[0]
+        if kind in ("bucket", "queue", "stream", "topic") and self.correlate is None:
+            raise rule_error(f"a {kind} end needs correlate: the event field its outputs carry",
+                             path=(kind,), hint=f"e.g. {{{kind}: {getattr(self, kind)}, correlate: event_id}}")
+        if kind == "table" and self.key is None:
+            raise rule_error("a table end needs key: the event field the item's key attribute equals",
+                             path=("table",), hint=f"e.g. {{table: {self.table}, key: order_id}}")
+        if self.key is not None and kind != "table":
+            raise rule_error("key is for table ends", path=("key",), hint="other ends take correlate")
+        if self.correlate is not None and kind == "table":
+            raise rule_error("a table end matches by key", path=("correlate",), hint="write key: FIELD")
+        if self.prefix is not None and kind != "bucket":
+            raise rule_error("prefix is for bucket ends", path=("prefix",))
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in END_KINDS if getattr(self, k) is not None)
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self, self.kind))
+
+    @property
+    def field(self) -> str | None:
+        """The event field this end matches outputs by (None: ``processed_by`` matches by source identity)."""
+        return self.key if self.kind == "table" else self.correlate
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+class DeliveredSpec(Strict):
+    """``expect.delivered``: one end, a list of ends, or ``{ends: [...], mode: any}``. An event is delivered once
+    it reached every end (``mode: all``, the default) or one of them (``any``)."""
+
+    ends: list[EndSpec] = Field(min_length=1)
+    mode: Literal["all", "any"] = "all"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forms(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            return {"ends": data}
+        if isinstance(data, dict) and "ends" not in data and "mode" not in data:
+            return {"ends": [data]}
+        return data
+
+    @model_validator(mode="after")
+    def _one_field(self) -> Self:
+        fields = {e.field for e in self.ends if e.field is not None}
+        if len(fields) > 1:
+            raise rule_error(f"ends match by different event fields ({', '.join(sorted(fields))})",
+                             hint="every end's correlate/key names the same event field: events are known by it")
+        labels = [e.label for e in self.ends]
+        if len(set(labels)) < len(labels):
+            raise rule_error("an end is listed twice", hint=", ".join(labels))
+        return self
+
+    @property
+    def correlate(self) -> str | None:
+        """The event field outputs are matched by (None when every end is ``processed_by``)."""
+        return next((e.field for e in self.ends if e.field is not None), None)
+
+    def first(self, kind: str) -> EndSpec | None:
+        return next((e for e in self.ends if e.kind == kind), None)
 
 
 class DeadLettersSpec(Strict):
@@ -256,16 +349,20 @@ class ScenarioSpec(Strict):
     @model_validator(mode="after")
     def _correlate(self) -> Self:
         delivered = self.expect.delivered
-        if delivered is not None and delivered.correlate not in self.events.fields:
-            raise rule_error(
-                f"correlate field '{delivered.correlate}' is not a top-level event field",
-                path=("expect", "delivered", "correlate"),
-                hint=close_match_hint(delivered.correlate, self.events.fields, what="event fields"),
-            )
-        for i, extra in enumerate(self.additional_sources):
-            if delivered is not None and delivered.correlate not in extra.events.fields:
+        correlate = delivered.correlate if delivered is not None else None
+        if delivered is not None and correlate is not None:
+            at, end = next((i, e) for i, e in enumerate(delivered.ends) if e.field is not None)
+            key = "key" if end.kind == "table" else "correlate"
+            if correlate not in self.events.fields:
                 raise rule_error(
-                    f"correlate field '{delivered.correlate}' is not a field of this source's events",
+                    f"{key} field '{correlate}' is not a top-level event field",
+                    path=("expect", "delivered", "ends", at, key),
+                    hint=close_match_hint(correlate, self.events.fields, what="event fields"),
+                )
+        for i, extra in enumerate(self.additional_sources):
+            if correlate is not None and correlate not in extra.events.fields:
+                raise rule_error(
+                    f"correlate field '{correlate}' is not a field of this source's events",
                     path=("additional_sources", i, "events", "fields"),
                     hint="every source's events need the field expect.delivered.correlate names",
                 )
@@ -273,6 +370,41 @@ class ScenarioSpec(Strict):
                 raise rule_error("additional sources are streams, queues or buckets",
                                  path=("additional_sources", i, "source"))
         return self
+
+
+def _end_path(doc: YamlDoc, index: int, kind: str) -> KeyPath:
+    """Where end ``index`` of ``expect.delivered`` is written: one end, a list, or ``{ends: [...]}``."""
+    delivered = doc.data.get("expect", {}).get("delivered")
+    if isinstance(delivered, list):
+        return ("expect", "delivered", index, kind)
+    if isinstance(delivered, dict) and "ends" in delivered:
+        return ("expect", "delivered", "ends", index, kind)
+    return ("expect", "delivered", kind)
+
+
+def check_judgeable(spec: ScenarioSpec, pipeline: PipelineSpec) -> None:
+    """Without ``expect.delivered`` nothing can see an event delivered, so every processed event would count as
+    lost: refuse such a scenario (``pipemu validate`` and runs) unless it says no event is to be delivered, or a
+    state machine consumes its events. Loading alone does not refuse: generating or recording events needs no
+    verdict."""
+    expect = spec.expect
+    if expect.delivered is not None or spec.source.startswith("state_machine/"):
+        return
+    counts = expect.counts.delivered if expect.counts is not None else None
+    clean = (expect.fates.rules().get("clean") if expect.fates is not None else None) or ()
+    if counts == 0 or (clean and "delivered" not in clean):
+        return
+    if expect.lost is not None and expect.lost.count >= spec.events.count:
+        return
+    consumers = [m.function for m in pipeline.mappings if m.source == spec.source]
+    function = consumers[0] if consumers else "FUNCTION"
+    raise load_yaml(spec.source_path, what="scenario file").error(
+        "no way to judge delivery: expect.delivered is missing, so every event the pipeline processes would count "
+        "as lost", ("expect",),
+        hint=f"add 'delivered: {{processed_by: {function}}}' under expect (the function that consumes "
+             f"{spec.source}; it works for handlers that write nothing), or an end where the pipeline writes, "
+             "e.g. {bucket: NAME, correlate: FIELD}",
+    )
 
 
 def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
@@ -289,8 +421,10 @@ def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
         check_reference(doc, key_path, name, getattr(pipeline, section), section, where=where)
     delivered, dead = spec.expect.delivered, spec.expect.dead_letters
     if delivered is not None:
-        check_reference(doc, ("expect", "delivered", "bucket"), delivered.bucket, pipeline.buckets, "buckets",
-                        where=where)
+        for i, end in enumerate(delivered.ends):
+            section = END_SECTIONS[end.kind]
+            check_reference(doc, _end_path(doc, i, end.kind), end.name, getattr(pipeline, section, {}), section,
+                            where=where)
     if dead is not None:
         check_reference(doc, ("expect", "dead_letters", "queue"), dead.queue, pipeline.queues, "queues",
                         where=where)
@@ -302,7 +436,8 @@ def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
 
 
 __all__ = [
-    "CaughtSpec", "DeadLettersSpec", "DeliveredSpec", "EventsSpec", "ExecutionCountSpec", "ExecutionDurationSpec",
+    "CaughtSpec", "DeadLettersSpec", "DeliveredSpec", "EndSpec", "EventsSpec", "ExecutionCountSpec",
+    "ExecutionDurationSpec",
     "ExecutionOutputSpec", "ExecutionsSpec", "ExpectSpec", "FilteredSpec", "LatencySpec", "LostSpec", "MocksSpec",
-    "RateSpec", "RetriedSpec", "ScenarioSpec", "load_scenario",
+    "RateSpec", "RetriedSpec", "ScenarioSpec", "check_judgeable", "load_scenario",
 ]

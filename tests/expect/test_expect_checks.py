@@ -201,7 +201,7 @@ def test_filtered_count_is_exact(wanted: int, passed: bool) -> None:
 def test_results_come_in_a_stable_order() -> None:
     ledger = every_fate()
     ledger.partition_keys = ["k"] * 6
-    collector = Collector(ledger, correlate="id", feed=None, dead_letter_queues=[])
+    collector = Collector(ledger, correlate="id", feeds=[], dead_letter_queues=[])
     collector.records_seen = 2
     spec = expect(
         delivered={"bucket": "out", "correlate": "id"},
@@ -222,7 +222,7 @@ def test_results_come_in_a_stable_order() -> None:
 
 def test_outputs_report_what_the_collector_saw() -> None:
     ledger = every_fate()
-    collector = Collector(ledger, correlate="id", feed=None, dead_letter_queues=[])
+    collector = Collector(ledger, correlate="id", feeds=[], dead_letter_queues=[])
     violation = {"key": "out/1.jsonl", "problem": "has no 'id'", "record": {"x": 1}}
     collector.records_seen, collector.output_violation_count, collector.output_violations = 4, 3, [violation]
     result = one(check(expect(outputs={"fields": ["id"]}), ledger, NO_LATENCY, collector=collector), "outputs")
@@ -237,7 +237,7 @@ def test_outputs_are_checked_only_with_a_collector() -> None:
 
 def test_a_collector_without_outputs_expectation_adds_nothing() -> None:
     ledger = every_fate()
-    collector = Collector(ledger, correlate="id", feed=None, dead_letter_queues=[])
+    collector = Collector(ledger, correlate="id", feeds=[], dead_letter_queues=[])
     assert [r.name for r in check(expect(), ledger, NO_LATENCY, collector=collector)] == ["lost"]
 
 

@@ -164,7 +164,7 @@ def test_an_output_seen_more_than_once_is_one_duplicate(outputs: int, duplicates
     for n in range(outputs):
         assert ledger.delivered("a", 10.0 + n) is True
     ledger.delivered("b", 20.0)
-    assert ledger.deliveries[0] == outputs
+    assert ledger.arrivals[0][0] == outputs
     assert ledger.counts().duplicates == duplicates
     assert ledger.counts().delivered == (2 if outputs else 1)
 
@@ -217,7 +217,7 @@ def test_a_duplicate_key_points_at_its_first_event() -> None:
     ledger = ledger_of("a", "b", "a", "a")
     assert ledger.index_of("a") == 0 and ledger.duplicate_of == {2: 0, 3: 0}
     ledger.delivered("a", 1.0)
-    assert ledger.deliveries[0] == 1 and ledger.deliveries[2] == 0
+    assert ledger.arrivals[0][0] == 1 and ledger.arrivals[0][2] == 0
 
 
 # -- accounting ----------------------------------------------------------------------------------------------

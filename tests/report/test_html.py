@@ -242,3 +242,21 @@ def test_write_html_writes_a_utf8_file(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
     assert json.dumps("clickstream-smoke") in f'"{parse(text).by_id("verdict").find("h1").all_text()}"'
+
+
+@pytest.mark.parametrize("mode", ["all", "any"])
+def test_delivery_per_end_is_a_table_of_what_reached_each_end(mode: str) -> None:
+    data = {**recorded("smoke-passing"), "delivered_ends": {
+        "mode": mode, "reached": {"bucket/out": 7, "processed_by/<b>f</b>": 9}}}
+    doc = parse(render_html(data))
+    table = doc.find("table", **{"class": "delivery-ends"})
+    rows = [[td.all_text() for td in tr.find_all("td")] for tr in table.find("tbody").find_all("tr")]
+    sent = f"{data['events']['sent']:g}"
+    assert rows == [["bucket/out", "7", sent], ["processed_by/<b>f</b>", "9", sent]]
+    assert f"delivered at {mode} of them" in doc.all_text()
+
+
+@pytest.mark.parametrize("ends", [None, {}, {"mode": "all", "reached": {}}, {"reached": "x"}])
+def test_no_delivery_table_without_ends(ends: Any) -> None:
+    data = {**recorded("smoke-passing"), "delivered_ends": ends}
+    assert "delivery-ends" not in render_html(data)

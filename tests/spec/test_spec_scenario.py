@@ -25,8 +25,9 @@ def test_brief_example_is_accepted_as_written(scenario_file, tmp_path: Path):
     assert events.fields["user_id"] == FakerField(faker="pyint", kwargs={"min_value": 1, "max_value": 200})
     assert spec.rate is not None and spec.rate.per_second == 500.0
     expect = spec.expect
-    assert expect.delivered is not None and expect.delivered.bucket == "enriched"
-    assert expect.delivered.correlate == "event_id" and expect.delivered.prefix is None
+    assert expect.delivered is not None and [e.label for e in expect.delivered.ends] == ["bucket/enriched"]
+    [end] = expect.delivered.ends
+    assert end.correlate == "event_id" and end.prefix is None and expect.delivered.mode == "all"
     assert expect.dead_letters is not None and expect.dead_letters.queue == "clicks-dlq"
     assert expect.dead_letters.count == 0 and expect.dead_letters.min is None
     assert expect.latency is not None and expect.latency.p99_ms == 2000 and expect.latency.p50_ms is None

@@ -87,12 +87,22 @@ class RecordingObserver:
     gave_up: list[tuple[list[StreamRecord], str, str | None]] = field(default_factory=list)
     mapping_uuids: list[str] = field(default_factory=list)
 
-    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None:
+    processed: list[StreamRecord] = field(default_factory=list)
+    shards: list[str] = field(default_factory=list)
+
+    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord], *, shard_id: str = "") -> None:
         self.filtered.extend(records)
         self.mapping_uuids.append(mapping_uuid)
+        self.shards.append(shard_id)
 
     def on_gave_up(
-        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None
+        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None,
+        *, shard_id: str = "",
     ) -> None:
         self.gave_up.append((records, condition, destination))
         self.mapping_uuids.append(mapping_uuid)
+        self.shards.append(shard_id)
+
+    def on_processed(self, mapping_uuid: str, records: list[StreamRecord], *, shard_id: str = "") -> None:
+        self.processed.extend(records)
+        self.shards.append(shard_id)

@@ -37,20 +37,30 @@ class MappingStats:
 
 
 class MappingObserver(Protocol):
-    """Told about records that never reach a function's success path, so nothing is lost silently."""
+    """Told what became of records: filtered out, given up on, or processed (the function returned without error
+    and did not report them as failed items), so nothing is lost silently and a handler that writes nothing is
+    still seen to succeed. ``shard_id`` is the shard an ordered-stream record came from ("" for SQS, whose
+    records carry their message id as ``sequence_number``)."""
 
-    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None: ...
+    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord], *, shard_id: str = "") -> None: ...
 
     def on_gave_up(
-        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None
+        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None,
+        *, shard_id: str = "",
     ) -> None: ...
+
+    def on_processed(self, mapping_uuid: str, records: list[StreamRecord], *, shard_id: str = "") -> None: ...
 
 
 class NullObserver:
-    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord]) -> None:
+    def on_filtered(self, mapping_uuid: str, records: list[StreamRecord], *, shard_id: str = "") -> None:
         return None
 
     def on_gave_up(
-        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None
+        self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None,
+        *, shard_id: str = "",
     ) -> None:
+        return None
+
+    def on_processed(self, mapping_uuid: str, records: list[StreamRecord], *, shard_id: str = "") -> None:
         return None

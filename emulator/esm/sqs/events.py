@@ -145,11 +145,22 @@ def encoded_size(record: SqsEventRecord) -> int:
 
 
 def as_stream_record(message: SqsMessage) -> StreamRecord:
-    """The message in the form ``MappingObserver`` takes: ``data`` is the body, so an observer can read the
-    same correlation key from SQS and Kinesis records."""
+    """The message in the form ``MappingObserver`` takes: ``sequence_number`` is its message id (FIFO queues
+    too: the id is what a redrive to a dead-letter queue keeps), ``data`` the body."""
     return StreamRecord(
-        sequence_number=message.attributes.get("SequenceNumber", message.message_id),
+        sequence_number=message.message_id,
         partition_key=message.group_id or "",
         data=message.body.encode(),
         arrival=int(message.attributes.get("SentTimestamp") or 0) / 1000.0,
+    )
+
+
+def observed_record(record: SqsEventRecord) -> StreamRecord:
+    """A record the function received, in the form ``MappingObserver`` takes (as ``as_stream_record``)."""
+    attributes = record["attributes"]
+    return StreamRecord(
+        sequence_number=record["messageId"],
+        partition_key=attributes.get("MessageGroupId") or "",
+        data=record["body"].encode(),
+        arrival=int(attributes.get("SentTimestamp") or 0) / 1000.0,
     )

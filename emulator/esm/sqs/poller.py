@@ -36,7 +36,7 @@ from emulator.esm.core.filters import parse_filter_criteria, sqs_record_matches
 from emulator.esm.core.invoker import InvokeOutcome, Invoker
 from emulator.esm.core.responses import read_response
 from emulator.esm.core.stats import MappingObserver, MappingStats
-from emulator.esm.sqs.events import SqsEventRecord, as_stream_record, encoded_size, event_record
+from emulator.esm.sqs.events import SqsEventRecord, as_stream_record, encoded_size, event_record, observed_record
 from emulator.esm.sqs.source import MAX_ENTRIES, QueueGone, QueueInfo, QueueSource, VisibilityKeeper
 
 log = logging.getLogger(__name__)
@@ -300,12 +300,14 @@ class SqsMappingPoller:
             self._delete(r.receipt_handle for r in batch)
             self.stats.add("batches_succeeded", at=now)
             self.stats.add("records_succeeded", len(batch), at=now)
+            self._observer.on_processed(self.config.uuid, [observed_record(r.record) for r in batch])
         elif verdict.verdict == "partial_failure":
             failed = set(verdict.failed_ids)
             succeeded = [r for r in batch if r.message_id not in failed]
             self._delete(r.receipt_handle for r in succeeded)
             self.stats.add("partial_failures", at=now)
             self.stats.add("records_succeeded", len(succeeded), at=now)
+            self._observer.on_processed(self.config.uuid, [observed_record(r.record) for r in succeeded])
             self._return([r for r in batch if r.message_id in failed])
         else:
             self.stats.add("retries", at=now)

@@ -212,6 +212,7 @@ class StreamBatchProcessor:
     def _succeeded(self, records: list[StreamRecord]) -> None:
         if records:
             self.stats.add("records_succeeded", len(records), at=self.clock.now())
+            self.observer.on_processed(self.config.uuid, records, shard_id=self.shard_id)
             self.on_checkpoint(records[-1].sequence_number)
 
     def _drop_expired(self, sub: _Sub) -> list[StreamRecord]:
@@ -248,5 +249,5 @@ class StreamBatchProcessor:
             self.stats.add("records_dead_lettered", len(sub.records), at=now)
         else:
             self.stats.add("records_discarded", len(sub.records), at=now)
-        self.observer.on_gave_up(self.config.uuid, sub.records, condition, destination)
+        self.observer.on_gave_up(self.config.uuid, sub.records, condition, destination, shard_id=self.shard_id)
         self.on_checkpoint(sub.records[-1].sequence_number)

@@ -207,7 +207,7 @@ class ShardWorker:
                 (kept if self._keep(r) else dropped).append(r)
             if dropped:
                 self.stats.add("records_filtered", len(dropped), at=self.clock.now())
-                self.observer.on_filtered(self.config.uuid, dropped)
+                self.observer.on_filtered(self.config.uuid, dropped, shard_id=self.shard_id)
                 self._tracker.done(r.sequence_number for r in dropped)
             records = kept
         self._dispatch(records)
