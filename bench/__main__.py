@@ -3,7 +3,8 @@
 Runs each benchmark group in a fresh interpreter (one embedded backend per process, clean peak-RSS readings,
 nothing left running if a group fails), prints every figure next to its target and its same-run baseline, and
 writes the figures as a JSON list of ``{name, value, unit, target, baseline, passed}``. ``--only`` takes a group
-(boot, latency, throughput, invoke, replay, suite) or a figure name; exit status 1 when a target is missed.
+(boot, latency, throughput, invoke, replay, suite, release) or a figure name; exit status 1 when a target is
+missed.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ FIGURE_GROUPS = {
     "replay_peak_rss_mib": "replay", "replay_sent_last_over_first_decile": "replay",
     "replay_delivered_last_over_first_decile": "replay", "generate_rss_growth_mib": "replay",
     "generate_eps": "replay", "scenario_suite_s": "suite",
+    "release_after_sigint_s": "release", "release_after_sigterm_s": "release",
 }
-TIMEOUT_S = {"boot": 600, "latency": 600, "throughput": 1200, "invoke": 600, "replay": 3600, "suite": 3600}
+TIMEOUT_S = {"boot": 600, "latency": 600, "throughput": 1200, "invoke": 600, "replay": 3600, "suite": 3600,
+             "release": 1200}
 ROOT = Path(__file__).resolve().parent.parent
 
 

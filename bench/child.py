@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-GROUPS = ("boot", "latency", "throughput", "invoke", "replay", "suite")
+GROUPS = ("boot", "latency", "throughput", "invoke", "replay", "suite", "release")
 
 
 def main(argv: list[str]) -> int:

@@ -6,6 +6,7 @@ key); 3 the emulator or infrastructure failed; 130 interrupted.
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 from pathlib import Path
@@ -211,7 +212,13 @@ def main() -> None:
         from emulator import hostenv
 
         hostenv.hide_host_profile()
-    app()
+    try:
+        app()
+    finally:
+        # The objects moto and boto3 built are left to the exit instead of a last garbage collection over all
+        # of them (about a second; a Ctrl-C must release everything within 2 s). Every file, process and
+        # thread of pipemu's is closed explicitly before this point.
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -207,6 +207,7 @@ def run_scenario(
             timed_out = _settle(run, stats)
         except KeyboardInterrupt:
             # Assembled while the backend still runs (no waiting: figures as they stand), then released.
+            run.interrupted = True
             raise RunInterrupted(_interrupted(run, stats)) from None
         result = _assemble(run, stats, timed_out)
         result.lint = _lint(run, result)
@@ -262,6 +263,7 @@ class _Run:
     cost_meter: RunMeter | None = None  # what the run uses in AWS's billed units, from deploy on
     inits_before: dict[str, int] = field(default_factory=dict)  # environments started per function before deploy
     tables: TableSampler | None = None  # items per DynamoDB table over the run
+    interrupted: bool = False  # Ctrl-C or SIGTERM: the figures are taken as they stand, without waiting
 
     def deployed(self) -> Deployment:
         if self.deployment is None:
@@ -610,7 +612,8 @@ def _driven_figures(run: _Run) -> dict[str, Any]:
     esm = mapping_manager(driven_part) if driven_part is not None else None
     if driven_part is None or esm is None:
         return {"mappings": {}, "functions": {}, "timeline": [], "invocations": []}
-    _settle_counters(driven_part, timeout_s=min(run.timeout_s, 10.0))  # the last batches' counters
+    if not run.interrupted:
+        _settle_counters(driven_part, timeout_s=min(run.timeout_s, 10.0))  # the last batches' counters
     mapping_stats = esm.stats()
     labels = esm.labels()
     return {

@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["EmbeddedBackend", "InvocationRecord", "free_port"]
 
+RELEASE_S = 1.5  # Ctrl-C or SIGTERM: the waits of stop() together; the README promises everything gone in 2 s
+
 _active: EmbeddedBackend | None = None
 _active_lock = threading.Lock()
 
@@ -179,7 +181,9 @@ class EmbeddedBackend:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        # Ctrl-C or SIGTERM: everything is released within the budget the README promises, hanging handlers too.
+        interrupted = isinstance(exc[1] if len(exc) > 1 else None, KeyboardInterrupt)
+        self.stop(timeout_s=RELEASE_S if interrupted else None)
 
     def start(self) -> EmbeddedBackend:
         global _active
@@ -258,11 +262,25 @@ class EmbeddedBackend:
         self.esm.start()
         self.runtime.prestart_workers()  # interpreters with boto3 loaded, ready by the time deploy ends
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop everything; with ``timeout_s``, every wait for a thread together stays within it (a thread still
+        running after that is a daemon and ends with the process). The runtime closes while the pollers stop:
+        killing the workers ends a hanging invocation, which a poller would otherwise wait for."""
         global _active
+        until = time.monotonic() + (timeout_s if timeout_s is not None else 30.0)
+
+        def left(most: float) -> float:
+            return max(0.0, min(most, until - time.monotonic()))
+
         try:
             if self.esm is not None:
-                self.esm.stop()
+                self.esm.halt()
+            if self._router is not None:
+                self._router.close()
+            if self.runtime is not None:
+                self.runtime.close(timeout_s=left(10.0))
+            if self.esm is not None:
+                self.esm.stop(timeout_s=left(15.0))
             esm_control.uninstall()
             kinesis_store.uninstall()
             server_dispatch.uninstall()
@@ -276,12 +294,8 @@ class EmbeddedBackend:
             sfn_time.uninstall()
             sfn_executions.uninstall()
             sfn_tasks.uninstall()
-            if self._router is not None:
-                self._router.close()
-            if self.runtime is not None:
-                self.runtime.close()
             if self.logs is not None:
-                self.logs.close()
+                self.logs.close(timeout_s=left(5.0))
             if self._server is not None and self._started:
                 self._server.stop()
             if self.endpoint_url:

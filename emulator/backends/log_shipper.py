@@ -160,9 +160,9 @@ class LogShipper:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout_s)
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 5.0) -> None:
         self._queue.put(None)
-        self._thread.join(5.0)
+        self._thread.join(timeout_s)
 
     def _run(self) -> None:
         while True:

@@ -184,17 +184,20 @@ class LambdaRuntime:
         with self._lock:
             return self._in_flight
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Kill every worker (busy ones too), then wait at most ``timeout_s`` in all for the invoking threads to
+        hand theirs back, and remove the handler copies."""
+        until = time.monotonic() + timeout_s
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             pools = list(self._pools.values())
-        self._spares.close()
-        for pool in pools:
+        for pool in pools:  # killed first: the spares' wait below must not let a hanging handler run on
             pool.close()
+        self._spares.close(timeout_s=min(5.0, timeout_s))
         for pool in pools:
-            pool.wait_idle(timeout_s=5.0)
+            pool.wait_idle(timeout_s=max(0.0, min(5.0, until - time.monotonic())))
         if self._owns_work_dir:
             shutil.rmtree(self._work_dir, ignore_errors=True)
 

@@ -84,7 +84,7 @@ class SpareWorkers:
         earlier, the replacements would compete for the CPU with the very inits they are meant to speed up."""
         self._fill_soon()
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 5.0) -> None:
         with self._lock:
             self._closed = True
             spares, self._spares = self._spares, []
@@ -94,7 +94,7 @@ class SpareWorkers:
         if filler is not None and filler is not threading.current_thread():
             # A worker being started right now is closed by the filler itself once it sees _closed: wait for
             # that, so nothing of ours outlives close() (starting one is a fork+exec, well under this bound).
-            filler.join(timeout=5.0)
+            filler.join(timeout=timeout_s)
 
     def _fill_soon(self) -> None:
         with self._lock:

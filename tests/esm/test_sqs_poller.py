@@ -640,3 +640,34 @@ def test_an_unexpected_error_in_the_reader_is_kept_for_the_harness() -> None:
     finally:
         p.stop()
     assert p.errors == [broken]
+
+
+@pytest.mark.parametrize("halted", [True, False])
+def test_a_batch_ended_by_stopping_is_not_logged_as_an_error_but_one_while_running_is(
+    halted: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    running, end = threading.Event(), threading.Event()
+
+    def hang(records: list[dict[str, Any]]) -> InvokeOutcome:
+        running.set()
+        end.wait(60)
+        raise RuntimeError("the Lambda runtime was closed while 'f' was running")
+
+    queue = FakeQueue(ScaledClock(100))
+    queue.send("a")
+    p, _ = poller(queue, Function(hang))
+    p.start()
+    try:
+        assert running.wait(20)
+        if halted:
+            p.halt()
+        end.set()
+        deadline = time.monotonic() + 20
+        while not p.errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        end.set()
+        p.stop()
+    assert "runtime was closed" in str(p.errors[0])
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= 40]
+    assert (logged == []) if halted else logged == ["event source mapping u-1: settling a batch failed"]

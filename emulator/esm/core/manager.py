@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -78,15 +79,28 @@ class EsmManager:
         self._thread = threading.Thread(target=self._run, name="pipemu-esm-manager", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Ask the manager and every poller to stop, without waiting (the backend then closes the runtime, which
+        ends invocations in flight, so that ``stop`` finds the threads ending)."""
         self._stop.set()
         self._dirty.set()
+        for poller in list(self._pollers.values()):  # not under the lock, which a sync in progress holds
+            poller.halt()
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Stop the manager and every poller, waiting at most ``timeout_s`` in all for their threads."""
+        until = time.monotonic() + timeout_s
+        self.halt()
         if self._thread is not None:
-            self._thread.join(10)
-        with self._lock:
+            self._thread.join(max(0.0, min(10.0, until - time.monotonic())))
+        if not self._lock.acquire(timeout=max(0.0, until - time.monotonic())):
+            return  # a sync still holds it: its pollers were halted above and end as daemon threads
+        try:
             for poller in self._pollers.values():
-                poller.stop()
+                poller.stop(max(0.0, min(5.0, until - time.monotonic())))
             self._pollers.clear()
+        finally:
+            self._lock.release()
 
     def reset(self, backend_reset: Callable[[], None] | None = None) -> None:
         """Forget every mapping; ``backend_reset`` (which deletes them in the backend) runs while no sync

@@ -39,8 +39,13 @@ class Poller(Protocol):
 
     def start(self) -> None: ...
 
-    def stop(self) -> dict[str, str]:
-        """Stop; returns the checkpoints to resume from (per shard; empty for a queue)."""
+    def halt(self) -> None:
+        """Ask the poller to stop, without waiting: what it raises from then on (its function's runtime closed
+        under it) is part of stopping, not an error to show."""
+
+    def stop(self, timeout_s: float = 5.0) -> dict[str, str]:
+        """Stop, waiting at most ``timeout_s`` for its threads; returns the checkpoints to resume from (per
+        shard; empty for a queue)."""
 
     def wake(self) -> None: ...
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from emulator.clock import Clock
 from emulator.esm.core.config import MappingConfig
 from emulator.esm.core.filters import parse_filter_criteria, sqs_record_matches
-from emulator.esm.core.invoker import InvokeOutcome, Invoker
+from emulator.esm.core.invoker import InvokeOutcome, Invoker, log_thread_failure
 from emulator.esm.core.responses import read_response
 from emulator.esm.core.stats import MappingObserver, MappingStats
 from emulator.esm.sqs.events import SqsEventRecord, as_stream_record, encoded_size, event_record, observed_record
@@ -108,13 +108,16 @@ class SqsMappingPoller:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> dict[str, str]:
-        """Stop reading. Running batches finish and settle; messages held or buffered go back to the queue
-        when their visibility timeout ends. SQS has no checkpoints: returns {}."""
+    def halt(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout_s: float = 5.0) -> dict[str, str]:
+        """Stop reading. Running batches finish and settle; messages held or buffered go back to the queue
+        when their visibility timeout ends. SQS has no checkpoints: returns {}."""
+        self.halt()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(5.0)
+            self._thread.join(timeout_s)
         with self._lock:
             buffered = [(r.received_at + self._visibility(), r.receipt_handle) for r in self._buffer]
             self._buffer.clear()
@@ -156,7 +159,7 @@ class SqsMappingPoller:
                 self._idle()
         except Exception as exc:  # a bug or the emulator died: surface it, do not hide it in a thread
             self._errors.append(exc)
-            log.exception("event source mapping %s stopped", self.config.uuid)
+            log_thread_failure(log, self._stop, "event source mapping %s stopped", self.config.uuid)
 
     def _idle(self) -> None:
         wall = QUEUE_GONE_POLL_S if self._gone else self._idle_poll_s
@@ -261,7 +264,7 @@ class SqsMappingPoller:
             self.process(batch)
         except Exception as exc:
             self._errors.append(exc)
-            log.exception("event source mapping %s: settling a batch failed", self.config.uuid)
+            log_thread_failure(log, self._stop, "event source mapping %s: settling a batch failed", self.config.uuid)
 
     def process(self, batch: Sequence[Received]) -> None:
         """Invoke the function with a batch from ``gather`` and settle it: delete what succeeded, hold the rest

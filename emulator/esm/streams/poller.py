@@ -18,7 +18,7 @@ from typing import Any
 from emulator.clock import Clock
 from emulator.esm.core.config import MappingConfig
 from emulator.esm.core.destinations import FailureSink
-from emulator.esm.core.invoker import Invoker
+from emulator.esm.core.invoker import Invoker, log_thread_failure
 from emulator.esm.core.stats import MappingObserver, MappingStats
 from emulator.esm.streams.batch import StreamBatchProcessor, StreamHooks, default_hooks
 from emulator.esm.streams.kinesis_source import ShardSource, StreamGone
@@ -127,14 +127,18 @@ class ShardWorker:
         for thread in self._lane_threads:
             thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def halt(self) -> None:
         self.stop_event.set()
         self.wake.set()
         for lane in self.lanes:
             lane.wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.halt()
+        until = time.monotonic() + timeout
         for thread in [self._thread, *self._lane_threads]:
             if thread.is_alive() and threading.current_thread() is not thread:
-                thread.join(timeout)
+                thread.join(max(0.0, until - time.monotonic()))
 
     def idle_since(self, since: float) -> bool:
         """Nothing buffered, nothing in flight, and a read that started after ``since`` (monotonic) found
@@ -164,7 +168,9 @@ class ShardWorker:
             log.info("event source mapping %s: stream %s is gone", self.config.uuid, self.config.event_source_arn)
         except Exception as exc:  # a bug or the emulator died: surface it, do not hide it in a thread
             self.error = exc
-            log.exception("event source mapping %s shard %s stopped", self.config.uuid, self.shard_id)
+            log_thread_failure(
+                log, self.stop_event, "event source mapping %s shard %s stopped", self.config.uuid, self.shard_id
+            )
         finally:
             for lane in self.lanes:
                 lane.busy = False
@@ -178,7 +184,10 @@ class ShardWorker:
                     self.clock.wait(wait_s, lane.wake)
         except Exception as exc:
             self.error = exc
-            log.exception("event source mapping %s shard %s lane stopped", self.config.uuid, self.shard_id)
+            log_thread_failure(
+                log, self.stop_event, "event source mapping %s shard %s lane stopped", self.config.uuid,
+                self.shard_id,
+            )
         finally:
             lane.busy = False
 
@@ -298,13 +307,16 @@ class StreamMappingPoller:
         for worker in self.workers:
             worker.start()
 
-    def stop(self) -> dict[str, str]:
-        """Stop every worker; returns the checkpoints to resume from."""
+    def halt(self) -> None:
         for worker in self.workers:
-            worker.stop_event.set()
-            worker.wake.set()
+            worker.halt()
+
+    def stop(self, timeout_s: float = 5.0) -> dict[str, str]:
+        """Stop every worker, waiting at most ``timeout_s`` in all; returns the checkpoints to resume from."""
+        self.halt()
+        until = time.monotonic() + timeout_s
         for worker in self.workers:
-            worker.stop()
+            worker.stop(max(0.0, until - time.monotonic()))
         saved = {w.shard_id: w.checkpoint for w in self.workers}
         return {shard: checkpoint for shard, checkpoint in saved.items() if checkpoint is not None}
 
