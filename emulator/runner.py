@@ -28,6 +28,7 @@ from emulator.cost.bill import Bill
 from emulator.cost.measure import RunMeter
 from emulator.deploy import Deployer, Deployment
 from emulator.errors import ConfigError, HarnessError, RunInterrupted, WaitTimeout
+from emulator.esm.streams.dynamodb_events import ledger_key as dynamodb_ledger_key
 from emulator.esm.streams.records import StreamRecord
 from emulator.expect.agreement import dead_lettered_events, ledger_agreement
 from emulator.expect.checks import check
@@ -53,6 +54,7 @@ from emulator.replay.sources import (
     producer_for,
     replay_additional,
     scenario_events,
+    table_keys,
 )
 from emulator.result import RunResult
 from emulator.runtime import interpreters
@@ -85,6 +87,12 @@ class _Observer:
         once the producer names the identity (the record may be processed before its put returned)."""
         stream = self.routes.get(mapping_uuid, ("", ""))[1]
         for r in records:
+            table_key = dynamodb_ledger_key(r, self._correlate)
+            if table_key is not None:  # a DynamoDB stream record: known by its image's correlate field or keys
+                found = self._ledger.index_of(table_key) if table_key else None
+                if found is not None:
+                    action(found)
+                continue
             identity = kinesis_identity(stream, shard_id, r.sequence_number) if shard_id else f"sqs:{r.sequence_number}"
             index = self._ledger.by_identity(identity)
             if index is None:
@@ -368,6 +376,7 @@ SOURCES: dict[str, Callable[[_Run], Producer]] = {
     "stream": _data_source,
     "queue": _data_source,
     "bucket": _data_source,
+    "table": _data_source,  # each event written as an item (replay.table_producer)
     "state_machine": _state_machine_source,  # one execution per event
 }
 """Scenario source kind (the part of ``source:`` before the slash) -> the producer that feeds it."""
@@ -403,7 +412,8 @@ def _replay(run: _Run, events: Iterator[GeneratedEvent] | None) -> ReplayStats:
                 for i in range(len(spec.additional_sources))
             ]
             stats = replay(
-                stream, run.producer, run.ledger, key_of=key_of, schedule=run.schedule, on_progress=on_progress,
+                stream, run.producer, run.ledger, key_of=table_keys(run.producer, key_of), schedule=run.schedule,
+                on_progress=on_progress,
                 keep_partition_keys=spec.expect.order is not None,
             )
             return merge_stats([stats, *(f.result() for f in others)])

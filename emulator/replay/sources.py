@@ -13,6 +13,7 @@ from emulator.replay.faults import HandlerFaults, S3WriteFaults, ThrottlingKines
 from emulator.replay.generate import GeneratedEvent, generate
 from emulator.replay.producer import KinesisProducer, Producer, ReplayStats, S3Producer, SqsProducer, replay
 from emulator.replay.rates import Schedule
+from emulator.replay.table_producer import TableProducer, TableWritePlanner
 from emulator.runtime import InjectedFault
 from emulator.spec.pipeline import PipelineSpec
 from emulator.spec.scenario import ScenarioSpec
@@ -44,6 +45,10 @@ def producer_for(
         return KinesisProducer(kinesis, deployment.stream_names[name])
     if kind == "bucket":
         return S3Producer(backend.client("s3"), deployment.buckets[name])
+    if kind == "table":  # the scenario's operations apply to its own source; an additional table source puts
+        operations = spec.operations if ref == spec.source else None
+        planner = TableWritePlanner(pipeline.tables[name], operations, seed)
+        return TableProducer(backend.client("dynamodb"), deployment.tables[name], planner)
     return SqsProducer(backend.client("sqs"), deployment.queues[name], fifo=pipeline.queues[name].fifo)
 
 
@@ -65,13 +70,21 @@ def replay_additional(
     def key_of(event: GeneratedEvent) -> str:
         return str(event.fields.get(correlate, f"#{label}:{event.index}")) if correlate else f"{label}:{event.index}"
 
+    producer = producer_for(extra.source, spec, backend, deployment, pipeline, seed)
     return replay(
         scenario_events(as_spec, seed=seed + i + 1),
-        producer_for(extra.source, spec, backend, deployment, pipeline, seed),
+        producer,
         ledger,
-        key_of=key_of,
+        key_of=table_keys(producer, key_of),
         schedule=Schedule(extra.rate),
     )
+
+
+def table_keys(producer: Producer, key_of: Callable[[GeneratedEvent], str]) -> Callable[[GeneratedEvent], str]:
+    """A table source names each event as its stream record will (a delete by the keys it removes)."""
+    if not isinstance(producer, TableProducer):
+        return key_of
+    return lambda event: producer.ledger_key(event, key_of(event))
 
 
 def scenario_events(spec: ScenarioSpec, *, seed: int, count: int | None = None) -> Iterator[GeneratedEvent]:

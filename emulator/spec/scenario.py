@@ -13,6 +13,7 @@ from emulator.spec.mapping import split_ref
 from emulator.spec.pipeline import PROJECT_MARKERS, PipelineSpec, load_pipeline, project_root
 from emulator.spec.providers import ProviderClass, load_providers
 from emulator.spec.refs import check_reference
+from emulator.spec.tables import TableWritesSpec, check_table_source
 from emulator.spec.traffic import FaultsSpec, RateSpec
 from emulator.spec.validation import Strict, load_document, rule_error
 from emulator.spec.yamlsrc import KeyPath, YamlDoc, close_match_hint, load_yaml
@@ -203,8 +204,10 @@ class FilteredSpec(Strict):
 
 
 # -- Step Functions executions: checked by emulator.stepfunctions.expect ------------------------------------------
-SCENARIO_SOURCE_PATTERN = r"^(stream|queue|state_machine|bucket)/[^/\s]+$"
-SOURCE_SECTIONS = {"stream": "streams", "queue": "queues", "state_machine": "state_machines", "bucket": "buckets"}
+SCENARIO_SOURCE_PATTERN = r"^(stream|queue|state_machine|bucket|table)/[^/\s]+$"
+SOURCE_SECTIONS = {
+    "stream": "streams", "queue": "queues", "state_machine": "state_machines", "bucket": "buckets", "table": "tables",
+}
 
 
 class AdditionalSource(Strict):
@@ -329,6 +332,8 @@ class ScenarioSpec(Strict):
     time_scale: float | None = Field(None, gt=0)
     mocks: MocksSpec | None = None
     additional_sources: list[AdditionalSource] = Field(default_factory=list)
+    # A table source: how each event is written (emulator.spec.tables.TableWritesSpec; default: every event put).
+    operations: TableWritesSpec | None = None
     source_path: Path = Field(exclude=True)
 
     @field_validator("pipeline")
@@ -350,6 +355,9 @@ class ScenarioSpec(Strict):
     def _correlate(self) -> Self:
         delivered = self.expect.delivered
         correlate = delivered.correlate if delivered is not None else None
+        if self.operations is not None and not self.source.startswith("table/"):
+            raise rule_error("operations apply to a table source", path=("operations",),
+                             hint="set source: table/NAME, or drop operations")
         if delivered is not None and correlate is not None:
             at, end = next((i, e) for i, e in enumerate(delivered.ends) if e.field is not None)
             key = "key" if end.kind == "table" else "correlate"
@@ -428,6 +436,8 @@ def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
     if dead is not None:
         check_reference(doc, ("expect", "dead_letters", "queue"), dead.queue, pipeline.queues, "queues",
                         where=where)
+    if spec.source.startswith("table/"):
+        check_table_source(spec, pipeline.tables[split_ref(spec.source)[1]], doc)
     if spec.mocks is not None or spec.expect.executions is not None:  # Step Functions parts name definitions
         from emulator.stepfunctions.references import check_scenario
 

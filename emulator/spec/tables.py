@@ -10,11 +10,15 @@ the attribute that holds each item's expiry time.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from emulator.spec.validation import Strict, rule_error
+from emulator.spec.yamlsrc import YamlDoc
+
+if TYPE_CHECKING:
+    from emulator.spec.scenario import ScenarioSpec
 
 KeyType = Literal["S", "N", "B"]
 StreamView = Literal["NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY"]
@@ -66,4 +70,37 @@ class TableSpec(Strict):
         return kwargs
 
 
-__all__ = ["KeyType", "StreamView", "TableSpec"]
+class TableWritesSpec(Strict):
+    """How a ``table/NAME`` scenario source writes its events, as ratios: ``put`` writes the event as an item
+    (its key fields are the item's key), ``update`` sets the event's other fields on an item written earlier,
+    ``delete`` deletes an item written earlier (an update or delete with nothing written yet is a put)."""
+
+    put: float = Field(1.0, ge=0)
+    update: float = Field(0.0, ge=0)
+    delete: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _some_writes(self) -> TableWritesSpec:
+        if self.put + self.update + self.delete <= 0:
+            raise rule_error("at least one of put, update, delete needs a ratio above 0",
+                             hint="e.g. operations: {put: 0.8, update: 0.15, delete: 0.05}")
+        return self
+
+
+def check_table_source(spec: ScenarioSpec, table: TableSpec, doc: YamlDoc) -> None:
+    """A table source's events carry the table's key attributes; an update keeps the item's key, so the
+    correlate field of ``expect.delivered`` cannot be one of them when updates are written."""
+    missing = [name for name in table.key if name not in spec.events.fields]
+    if missing:
+        raise doc.error(f"the events have no field for the table's key attribute {', '.join(missing)}",
+                        ("events", "fields"),
+                        hint=f"add {missing[0]} to events.fields: each event is written as an item")
+    correlate = getattr(spec.expect.delivered, "correlate", None)
+    updates = spec.operations is not None and spec.operations.update > 0
+    if updates and correlate in table.key:
+        raise doc.error(f"correlate field '{correlate}' is a key attribute of the table, and an update keeps the "
+                        "key of the item it changes", ("expect", "delivered", "correlate"),
+                        hint="correlate on a field that is not part of the key (e.g. event_id: uuid4)")
+
+
+__all__ = ["KeyType", "StreamView", "TableSpec", "TableWritesSpec", "check_table_source"]

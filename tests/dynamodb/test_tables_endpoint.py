@@ -81,3 +81,14 @@ def test_a_stream_mapping_is_polled_client_side(moto_server: MotoServerProcess) 
         assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in got] == ["a", "b"]
         assert {r["eventSourceARN"] for r in got} == {arn} and got[0]["eventName"] == "INSERT"
         backend.reset()
+
+
+def test_a_table_source_scenario_passes_through_the_endpoint(moto_server: MotoServerProcess, tmp_path: Path) -> None:
+    from test_table_source import _project
+
+    from emulator.runner import run_scenario
+    with EndpointBackend(moto_server.url) as backend:
+        result = run_scenario(_project(tmp_path), backend=backend)
+        assert result.passed, result.summary()
+        assert result.events.filtered > 0 and result.events.delivered + result.events.filtered == 60
+        backend.reset()

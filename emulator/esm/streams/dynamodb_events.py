@@ -205,6 +205,29 @@ def item_keys(record: StreamRecord) -> dict[str, Any]:
     return keys
 
 
+_BODY_KEYS = frozenset({"eventID", "eventName", "dynamodb"})
+
+
+def ledger_key(record: StreamRecord, correlate: str | None) -> str | None:
+    """How a run's ledger knows the event behind a DynamoDB stream record: a REMOVE by the keys it removed
+    (``removed:<keys>``, as ``replay.table_producer`` names a delete event), an INSERT or MODIFY by the
+    ``correlate`` field of its new image ("" when it has none). None when ``record`` is not a DynamoDB stream
+    record (a Kinesis record's data is the producer's own bytes)."""
+    try:
+        body = json.loads(record.data)
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or set(body) != _BODY_KEYS or body["eventName"] not in ("INSERT", "MODIFY", "REMOVE"):
+        return None
+    if body["eventName"] == "REMOVE":
+        return "removed:" + record.partition_key
+    value = (body["dynamodb"].get("NewImage") or {}).get(correlate or "")
+    if not isinstance(value, dict) or not value:
+        return ""
+    kind, inner = next(iter(value.items()))
+    return str(inner) if kind in ("S", "N") else json.dumps(inner, sort_keys=True)
+
+
 class DynamoDBHooks:
     """The DynamoDB Streams parts of the ordered-stream algorithm (``streams.batch.StreamHooks``)."""
 
@@ -237,6 +260,7 @@ __all__ = [
     "iso_s",
     "item_keys",
     "item_size",
+    "ledger_key",
     "on_failure_record",
     "size_bytes",
     "stream_record",
