@@ -35,6 +35,7 @@ from emulator.expect.checks import check
 from emulator.expect.latency import summarize
 from emulator.expect.outputs import output_checker
 from emulator.expect.verdict import ExpectationResult
+from emulator.observe import ends
 from emulator.observe.collector import Collector
 from emulator.observe.ledger import Ledger, kinesis_identity
 from emulator.observe.outputs import ObjectFeed, PollingFeed, PushFeed, QueueWatcher
@@ -59,7 +60,7 @@ from emulator.replay.sources import (
 from emulator.result import RunResult
 from emulator.runtime import interpreters
 from emulator.spec.pipeline import PipelineSpec
-from emulator.spec.scenario import ScenarioSpec, check_judgeable, load_scenario
+from emulator.spec.scenario import EndSpec, ScenarioSpec, check_judgeable, load_scenario
 from emulator.spec.traffic import RateSpec
 from emulator.stepfunctions import scenario_hooks as sfn_hooks
 
@@ -335,16 +336,11 @@ def _deploy(run: _Run) -> None:
         run.stack.callback(run.tables.stop)
     if run.observer is not None:
         run.observer.routes = _mapping_routes(run.pipeline, deployment)
-    feeds: list[tuple[int, ObjectFeed]] = []
-    for i, end in enumerate(spec.expect.delivered.ends if spec.expect.delivered else []):
-        if end.kind == "bucket":
-            bucket = deployment.buckets[end.name]
-            if run.driven is not None:
-                push = PushFeed({bucket}, end.prefix or "")
-                run.stack.callback(run.driven.watch_s3(push.push))
-                feeds.append((i, push))
-            else:
-                feeds.append((i, PollingFeed(backend.client("s3"), {bucket}, end.prefix or "")))
+    feeds = [
+        (i, _end_feed(run, end))
+        for i, end in enumerate(spec.expect.delivered.ends if spec.expect.delivered else [])
+        if end.kind != "processed_by"  # the mappings tell the ledger (the observer)
+    ]
     sqs = backend.client("sqs")
     queues = sorted(_dead_letter_queues(run.pipeline, spec))
     run.collector = Collector(
@@ -352,6 +348,30 @@ def _deploy(run: _Run) -> None:
         dead_letter_queues=[QueueWatcher(sqs, deployment.queues[q]) for q in queues],
         output_check=output_checker(spec.expect.outputs),
     )
+
+
+def _end_feed(run: _Run, end: EndSpec) -> ObjectFeed:
+    """What arrives at one end of ``expect.delivered``, read through boto3 (S3 pushed on a driven backend). A
+    topic is read through a queue pipemu subscribes to it now, before the replay, and removes after the run."""
+    deployment, client = run.deployed(), run.backend.client
+    if end.kind == "bucket":
+        bucket = deployment.buckets[end.name]
+        if run.driven is None:
+            return PollingFeed(client("s3"), {bucket}, end.prefix or "")
+        push = PushFeed({bucket}, end.prefix or "")
+        run.stack.callback(run.driven.watch_s3(push.push))
+        return push
+    if end.kind == "queue":
+        return ends.QueueFeed(client("sqs"), deployment.queues[end.name])
+    if end.kind == "stream":
+        return ends.StreamFeed(client("kinesis"), deployment.stream_names.get(end.name, end.name))
+    if end.kind == "topic":
+        name = ends.topic_queue_name(deployment.prefix, end.name)
+        url, subscription = ends.subscribe_queue(client("sns"), client("sqs"), deployment.topics[end.name], name)
+        run.stack.callback(ends.unsubscribe, client("sns"), client("sqs"), url, subscription)
+        return ends.QueueFeed(client("sqs"), url)
+    attribute = run.pipeline.tables[end.name].partition_key
+    return ends.TableFeed(client("dynamodb"), deployment.tables[end.name], attribute, end.field or attribute)
 
 
 def _mapping_routes(pipeline: PipelineSpec, deployment: Deployment) -> dict[str, tuple[str, str]]:
@@ -686,10 +706,6 @@ def _with_runtimes(
     return functions
 
 
-WATCHED_ENDS = ("bucket", "processed_by")
-"""The ``expect.delivered`` end kinds a run can observe."""
-
-
 def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:
     """Fail fast, before anything is deployed, when the scenario needs what this backend cannot do."""
     if spec.time_scale not in (None, 1.0) and not backend.capabilities.time_scale:
@@ -700,19 +716,13 @@ def check_capabilities(spec: ScenarioSpec, backend: Backend) -> None:
             hint="remove time_scale or run on the embedded backend",
         )
     delivered = spec.expect.delivered
-    ends = delivered.ends if delivered is not None else []
-    if any(e.kind == "processed_by" for e in ends) and not backend.capabilities.runs_event_source_mappings:
+    wanted = delivered.ends if delivered is not None else []
+    if any(e.kind == "processed_by" for e in wanted) and not backend.capabilities.runs_event_source_mappings:
         raise ConfigError(
             f"backend {backend.name} runs the event source mappings itself: pipemu cannot see which records an "
             "invocation processed",
             file=spec.source_path, key="expect.delivered",
             hint="use processed_by on the embedded backend or a moto server, or an end the pipeline writes to",
-        )
-    unwatched = [e.label for e in ends if e.kind not in WATCHED_ENDS]
-    if unwatched:
-        raise ConfigError(
-            f"pipemu cannot watch {', '.join(unwatched)} yet", file=spec.source_path, key="expect.delivered",
-            hint=f"ends pipemu watches: {', '.join(WATCHED_ENDS)}",
         )
     faults = spec.faults
     needs_injection = faults is not None and (bool(faults.handler_faults()) or faults.s3_write_failures is not None)
