@@ -23,6 +23,7 @@ class MappingStats:
     records_filtered: int = 0
     records_dead_lettered: int = 0
     records_discarded: int = 0
+    windows_closed: int = 0  # tumbling windows whose final invocation succeeded
     timeline: deque[tuple[float, str, int]] = field(default_factory=lambda: deque(maxlen=10_000))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

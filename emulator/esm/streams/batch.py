@@ -33,6 +33,7 @@ from emulator.esm.core.invoker import Invoker
 from emulator.esm.core.responses import BatchVerdict, read_response
 from emulator.esm.core.stats import MappingObserver, MappingStats
 from emulator.esm.streams.records import StreamRecord
+from emulator.esm.streams.windows import TumblingWindows, missing
 
 RETRY_BASE_S = 1.0
 RETRY_CAP_S = 12.0
@@ -121,6 +122,8 @@ class StreamBatchProcessor:
         self.stop = stop
         self.on_checkpoint = on_checkpoint
         self.on_result = on_result
+        # TumblingWindowInSeconds > 0: window fields in every payload, state carried (streams.windows).
+        self.windows = TumblingWindows(config.tumbling_window_s, clock) if config.tumbling_window_s > 0 else None
 
     def shape(self, records: list[StreamRecord]) -> list[Any]:
         return [
@@ -137,6 +140,8 @@ class StreamBatchProcessor:
     def process(self, batch: list[StreamRecord]) -> bool:
         """Run ``batch`` to completion. False if stopped before that (nothing after the checkpoint is lost:
         the worker resumes from the checkpoint)."""
+        if self.windows is not None and batch and not self._enter_window(batch[0]):
+            return False
         queue: deque[_Sub] = deque([_Sub(list(batch))])
         while queue:
             if self.stop.is_set():
@@ -146,19 +151,20 @@ class StreamBatchProcessor:
             if not sub.records:
                 queue.popleft()
                 continue
-            shaped = self.shape(sub.records)
-            payload = json.dumps({"Records": shaped}).encode()
-            outcome = self.invoker.invoke(self.config.function_arn, payload)
+            body: dict[str, Any] = {"Records": self.shape(sub.records)}
+            if self.windows is not None:
+                body.update(self.windows.fields(shard_id=self.shard_id, source_arn=self.config.event_source_arn))
+            outcome = self.invoker.invoke(self.config.function_arn, json.dumps(body).encode())
             now = self.clock.now()
             if outcome.invoked:
                 sub.invocations += 1
                 sub.ever_invoked = True
                 self.stats.add("invocations", at=now)
-            verdict = read_response(
+            verdict = self._windowed(read_response(
                 outcome,
                 [r.sequence_number for r in sub.records],
                 report_item_failures=self.config.report_batch_item_failures,
-            )
+            ), outcome.payload)
             if verdict.verdict == "success":
                 self._report(LAST_RESULT_OK)
                 self.stats.add("batches_succeeded", at=now)
@@ -171,6 +177,58 @@ class StreamBatchProcessor:
                 continue
             self._failed(queue, sub, verdict, now)
         return True
+
+    # -- tumbling windows -------------------------------------------------------------------------------
+    def _enter_window(self, first: StreamRecord) -> bool:
+        """Before a batch: end the open window if the batch belongs to a later one, then open the batch's."""
+        assert self.windows is not None
+        start = self.windows.window_of(first)
+        if self.windows.start is not None and self.windows.start != start and not self._final_invoke(early=False):
+            return False
+        self.windows.open(start)
+        return True
+
+    def _windowed(self, verdict: BatchVerdict, payload: bytes) -> BatchVerdict:
+        """With a window, a response without ``state`` fails the batch; the state of one that ran is kept."""
+        if self.windows is None or verdict.verdict == "batch_failure":
+            return verdict
+        state = self.windows.returned_state(payload)
+        if missing(state):
+            return BatchVerdict("batch_failure")
+        if not self.windows.keep(state):  # over 1 MB: the window ends early, later records start afresh
+            self._final_invoke(early=True)
+        return verdict
+
+    def tick(self) -> None:
+        """Called while the lane is idle: the final invocation of a window whose end has passed."""
+        if self.windows is not None and self.windows.due():
+            self._final_invoke(early=False)
+
+    @property
+    def window_open(self) -> bool:
+        """A window still waits for its final invocation (the lane is not done)."""
+        return self.windows is not None and self.windows.start is not None
+
+    def _final_invoke(self, *, early: bool) -> bool:
+        """The window's last invocation: no records, its state, ``isFinalInvokeForWindow``; retried until it
+        succeeds, holding up the shard. False if stopped first."""
+        assert self.windows is not None
+        attempt = 0
+        while not self.stop.is_set():
+            body = {"Records": [], **self.windows.fields(
+                shard_id=self.shard_id, source_arn=self.config.event_source_arn, final=True)}
+            outcome = self.invoker.invoke(self.config.function_arn, json.dumps(body).encode())
+            now = self.clock.now()
+            if outcome.invoked:
+                self.stats.add("invocations", at=now)
+            if outcome.invoked and outcome.function_error is None:
+                self.windows.closed(early=early)
+                self.stats.add("windows_closed", at=now)
+                return True
+            attempt += 1
+            self.stats.add("retries" if outcome.invoked else "throttles", at=now)
+            self.clock.wait(retry_delay(attempt), self.stop)
+        return False
 
     def _failed(self, queue: deque[_Sub], sub: _Sub, verdict: BatchVerdict, now: float) -> None:
         """The function ran and failed (all of ``sub`` or, with ReportBatchItemFailures, from an item on):

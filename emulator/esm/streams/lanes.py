@@ -14,10 +14,12 @@ import hashlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from emulator.clock import Clock
 from emulator.esm.core.config import MappingConfig
 from emulator.esm.streams.kinesis_events import StreamRecord
+from emulator.esm.streams.windows import TumblingWindows
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invocation payload limit
 
@@ -62,6 +64,17 @@ class CheckpointTracker:
             return len(self._pending)
 
 
+class WindowHooks(Protocol):
+    """What a lane asks of its processor's tumbling windows (``batch.StreamBatchProcessor``)."""
+
+    windows: TumblingWindows | None
+
+    @property
+    def window_open(self) -> bool: ...
+
+    def tick(self) -> None: ...
+
+
 class Lane:
     """One sequence of batches: a buffer filled by the shard's reader, the batching window, and the processor
     that runs each batch to completion (retries, bisection, on-failure included)."""
@@ -74,8 +87,10 @@ class Lane:
         tracker: CheckpointTracker,
         clock: Clock,
         idle_poll_s: float,
+        windows: WindowHooks | None = None,
     ) -> None:
         self.config = config
+        self._windows = windows
         self._process = process
         self._tracker = tracker
         self._clock = clock
@@ -88,7 +103,8 @@ class Lane:
 
     @property
     def idle(self) -> bool:
-        return not self.busy and not self.buffer
+        """Nothing buffered or running, and no tumbling window waiting for its final invocation."""
+        return not self.busy and not self.buffer and not (self._windows is not None and self._windows.window_open)
 
     def add(self, records: list[StreamRecord]) -> None:
         self.buffer.extend(records)
@@ -106,6 +122,9 @@ class Lane:
         idle_wait = self._idle_poll_s * self._clock.scale
         if not self.buffer:
             self._batch_started = None
+            if self._windows is not None:
+                self.busy = True  # a final invocation is a batch in flight too
+                self._windows.tick()
             self.busy = False
             return idle_wait
         self.busy = True
@@ -123,10 +142,15 @@ class Lane:
         return None
 
     def _take_batch(self) -> list[StreamRecord]:
+        """Up to BatchSize records within the payload limit; with tumbling windows, of one window only."""
         batch: list[StreamRecord] = []
         size = 0
+        windows = self._windows.windows if self._windows is not None else None
+        window = windows.window_of(self.buffer[0]) if windows is not None else None
         while self.buffer and len(batch) < self.config.batch_size:
             record = self.buffer[0]
+            if windows is not None and windows.window_of(record) != window:
+                break
             record_size = len(record.data) * 4 // 3 + len(record.partition_key) + 300
             if batch and size + record_size > MAX_PAYLOAD_BYTES:
                 break

@@ -111,6 +111,7 @@ class ShardWorker:
             tracker=self._tracker,
             clock=self.clock,
             idle_poll_s=self.idle_poll_s,
+            windows=processor if processor.windows is not None else None,
         )
         return lane
 

@@ -1,0 +1,165 @@
+"""Tumbling windows on the ordered-stream processor, with a fake clock: window fields, state carried between
+invocations of one window, the final invocation, a response without state, early termination over 1 MB, and
+batches that never span two windows."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from esm_fakes import RecordingObserver, RecordingSink
+from test_stream_batch import STREAM, config
+
+from emulator.clock import FakeClock
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.stats import MappingStats
+from emulator.esm.streams.batch import StreamBatchProcessor
+from emulator.esm.streams.lanes import CheckpointTracker, Lane
+from emulator.esm.streams.records import StreamRecord
+from emulator.esm.streams.windows import MAX_STATE_BYTES
+
+T0 = 1_800_000_000.0  # a multiple of 60: a window starts here
+
+
+def rec(i: int, at: float) -> StreamRecord:
+    return StreamRecord(str(i), f"pk-{i}", json.dumps({"n": i}).encode(), at)
+
+
+@dataclass
+class Summing:
+    """Adds each record's n to state.sum; ``answer`` may replace the response (a bad function)."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    answer: Callable[[dict[str, Any], dict[str, Any]], InvokeOutcome | None] = lambda event, state: None
+
+    def invoke(self, function_arn: str, payload: bytes) -> InvokeOutcome:
+        event = json.loads(payload)
+        self.events.append(event)
+        total = event["state"].get("sum", 0) + sum(
+            json.loads(base64.b64decode(r["kinesis"]["data"]))["n"] for r in event["Records"])
+        state = {"sum": total}
+        return self.answer(event, state) or InvokeOutcome(json.dumps({"state": state}).encode(), None, 200)
+
+    def role_arn(self, function_arn: str) -> str:
+        return "arn:aws:iam::123456789012:role/r"
+
+
+def make(function: Summing, clock: FakeClock, **overrides: Any) -> tuple[StreamBatchProcessor, MappingStats]:
+    stats = MappingStats()
+    p = StreamBatchProcessor(
+        config(tumbling_window_s=60, **overrides), shard_id="shardId-000000000000", region="us-east-1",
+        role_arn="r", invoker=function, sink=RecordingSink(), clock=clock, stats=stats,
+        observer=RecordingObserver(), stop=threading.Event(), on_checkpoint=lambda s: None,
+    )
+    return p, stats
+
+
+def test_state_is_carried_within_a_window_and_handed_over_in_a_final_invocation() -> None:
+    clock, function = FakeClock(T0 + 5), Summing()
+    p, stats = make(function, clock)
+    assert p.process([rec(1, T0 + 1), rec(2, T0 + 2)]) and p.process([rec(3, T0 + 10)])
+    first, second = function.events
+    assert first["window"] == {"start": "2027-01-15T08:00:00Z", "end": "2027-01-15T08:01:00Z"}
+    assert (first["state"], second["state"]) == ({}, {"sum": 3})
+    assert first["shardId"] == "shardId-000000000000" and first["eventSourceARN"] == STREAM
+    assert first["isFinalInvokeForWindow"] is False and first["isWindowTerminatedEarly"] is False
+    p.tick()  # the window has not ended yet
+    assert len(function.events) == 2 and p.window_open
+    clock.advance(60)
+    p.tick()
+    final = function.events[2]
+    assert final["Records"] == [] and final["isFinalInvokeForWindow"] is True
+    assert final["state"] == {"sum": 6} and final["window"] == first["window"]
+    assert not p.window_open and stats.windows_closed == 1
+    p.process([rec(4, T0 + 70)])  # the next window starts from {}
+    assert function.events[3]["state"] == {} and function.events[3]["window"]["start"] == "2027-01-15T08:01:00Z"
+
+
+def test_a_batch_of_a_later_window_ends_the_open_one_first() -> None:
+    clock, function = FakeClock(T0 + 5), Summing()
+    p, _ = make(function, clock)
+    p.process([rec(1, T0 + 1)])
+    p.process([rec(2, T0 + 61)])
+    assert [e["isFinalInvokeForWindow"] for e in function.events] == [False, True, False]
+    assert function.events[1]["state"] == {"sum": 1} and function.events[2]["state"] == {}
+
+
+def test_a_response_without_state_fails_the_batch_and_the_retry_gets_the_same_state() -> None:
+    clock = FakeClock(T0 + 5)
+    calls = {"n": 0}
+
+    def forget_state_once(event: dict[str, Any], state: dict[str, Any]) -> InvokeOutcome | None:
+        calls["n"] += 1
+        return InvokeOutcome(b'{"batchItemFailures": []}', None, 200) if calls["n"] == 2 else None
+
+    function = Summing(answer=forget_state_once)
+    p, stats = make(function, clock, max_retry_attempts=2)
+    p.process([rec(1, T0 + 1)])
+    p.process([rec(2, T0 + 2)])
+    assert [e["state"] for e in function.events] == [{}, {"sum": 1}, {"sum": 1}]
+    assert stats.retries == 1
+    clock.advance(60)
+    p.tick()
+    assert function.events[-1]["state"] == {"sum": 3}
+
+
+def test_a_failing_final_invocation_holds_the_shard_until_it_succeeds() -> None:
+    clock, failures = FakeClock(T0 + 5), {"left": 2}
+
+    def fail_final(event: dict[str, Any], state: dict[str, Any]) -> InvokeOutcome | None:
+        if event["isFinalInvokeForWindow"] and failures["left"]:
+            failures["left"] -= 1
+            return InvokeOutcome(b'{"errorMessage": "x"}', "Unhandled", 200)
+        return None
+
+    function = Summing(answer=fail_final)
+    p, stats = make(function, clock, max_retry_attempts=0)
+    p.process([rec(1, T0 + 1)])
+    p.process([rec(2, T0 + 65)])
+    finals = [e for e in function.events if e["isFinalInvokeForWindow"]]
+    assert len(finals) == 3 and all(f["state"] == {"sum": 1} for f in finals)  # not given up (MRA 0)
+    assert function.events[-1]["Records"] and function.events[-1]["state"] == {}
+    assert stats.windows_closed == 1 and stats.retries == 2
+
+
+def test_state_over_one_megabyte_ends_the_window_early_and_it_goes_on_afresh() -> None:
+    clock = FakeClock(T0 + 5)
+
+    def huge(event: dict[str, Any], state: dict[str, Any]) -> InvokeOutcome | None:
+        if event["Records"] and event["Records"][0]["kinesis"]["sequenceNumber"] == "1":
+            return InvokeOutcome(json.dumps({"state": {"blob": "x" * MAX_STATE_BYTES}}).encode(), None, 200)
+        return None
+
+    function = Summing(answer=huge)
+    p, _ = make(function, clock)
+    p.process([rec(1, T0 + 1)])
+    final = function.events[1]
+    assert final["isFinalInvokeForWindow"] is True and final["isWindowTerminatedEarly"] is True
+    p.process([rec(2, T0 + 2)])
+    assert function.events[2]["state"] == {} and function.events[2]["window"] == final["window"]
+    assert p.window_open
+
+
+def test_a_lane_never_puts_two_windows_in_one_batch_and_is_busy_while_a_window_is_open() -> None:
+    clock, function = FakeClock(T0 + 5), Summing()
+    p, _ = make(function, clock, batch_size=10)
+    batches: list[list[str]] = []
+
+    def process(batch: list[StreamRecord]) -> bool:
+        batches.append([r.sequence_number for r in batch])
+        return p.process(batch)
+
+    lane = Lane(p.config, process=process, tracker=CheckpointTracker(), clock=clock, idle_poll_s=0.01, windows=p)
+    lane.add([rec(1, T0 + 1), rec(2, T0 + 59), rec(3, T0 + 60), rec(4, T0 + 61)])
+    while lane.buffer:
+        lane.step()
+    assert batches == [["1", "2"], ["3", "4"]]
+    assert not lane.idle  # the second window waits for its final invocation
+    clock.advance(120)
+    lane.step()
+    assert lane.idle and function.events[-1]["isFinalInvokeForWindow"] is True
+    assert function.events[-1]["state"] == {"sum": 7}
