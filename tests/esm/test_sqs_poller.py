@@ -671,3 +671,36 @@ def test_a_batch_ended_by_stopping_is_not_logged_as_an_error_but_one_while_runni
     assert "runtime was closed" in str(p.errors[0])
     logged = [r.getMessage() for r in caplog.records if r.levelno >= 40]
     assert (logged == []) if halted else logged == ["event source mapping u-1: settling a batch failed"]
+
+
+# -- what the observer is told was processed ------------------------------------------------------------------
+def test_observer_is_told_the_processed_messages_by_message_id_and_body() -> None:
+    queue = FakeQueue(FakeClock())
+    ids = [queue.send(body) for body in ("ok-1", "bad", "\x00not json")]
+    fn = Function(fail_ids(lambda r: r["body"] == "bad"))
+    p, observer = poller(queue, fn, **RBIF)
+    run_once(p)
+    assert [(r.sequence_number, r.data) for r in observer.processed] == [(ids[0], b"ok-1"), (ids[2], b"\x00not json")]
+    assert observer.shards == [""]
+
+
+def test_a_failed_batch_is_not_processed_and_a_later_success_is() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=10)
+    [mid] = [queue.send("x")]
+    fn = Function(lambda batch: unhandled(batch) if fn.counts == [["1"]] else ok(batch))
+    p, observer = poller(queue, fn)
+    run_once(p)
+    assert observer.processed == []
+    clock.advance(10)
+    run_once(p)
+    assert [r.sequence_number for r in observer.processed] == [mid]
+
+
+def test_fifo_messages_are_known_by_message_id_not_sequence_number() -> None:
+    queue = FakeQueue(FakeClock(), fifo=True)
+    mid = queue.send("a", group="g")
+    p, observer = poller(queue, Function())
+    run_once(p)
+    [record] = observer.processed
+    assert record.sequence_number == mid and record.partition_key == "g"

@@ -236,3 +236,48 @@ def test_bisect_with_partial_failures_isolates_the_poison_record() -> None:
     assert message["KinesisBatchInfo"]["startSequenceNumber"] == "7"
     assert sum(1 for call in invoker.calls if call == ["7"]) == 3
     assert checkpoints[-1] == "20"
+
+
+# -- what the observer is told was processed ------------------------------------------------------------------
+def test_observer_is_told_each_processed_record_once_with_its_shard() -> None:
+    invoker = ScriptedInvoker(ok)
+    p, _, observer, _ = processor(config(batch_size=5), invoker)
+    p.process(records(3))
+    assert [r.sequence_number for r in observer.processed] == ["1", "2", "3"]
+    assert observer.shards == ["shardId-000000000000"]
+
+
+def test_partial_failure_processes_only_the_records_before_the_lowest_failed_one() -> None:
+    """AWS's checkpoint rule: records after the lowest failed item are retried, so they count as processed only
+    when a later invocation succeeds with them."""
+    calls = {"n": 0}
+
+    def respond(batch: list[dict[str, Any]]) -> InvokeOutcome:
+        calls["n"] += 1
+        failed = ["5", "3"] if calls["n"] == 1 else []  # the handler reports 3 and 5; 4 succeeded in call 1
+        return returns({"batchItemFailures": [{"itemIdentifier": s} for s in failed]})(batch)
+
+    invoker = ScriptedInvoker(respond)
+    p, _, observer, _ = processor(config(report_batch_item_failures=True, max_retry_attempts=2), invoker)
+    p.process(records(6))
+    assert invoker.calls == [["1", "2", "3", "4", "5", "6"], ["3", "4", "5", "6"]]
+    assert [r.sequence_number for r in observer.processed] == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_given_up_records_are_not_processed_and_the_observer_hears_their_shard() -> None:
+    invoker = ScriptedInvoker(unhandled)
+    p, _, observer, _ = processor(config(max_retry_attempts=0), invoker)
+    p.process(records(2))
+    assert observer.processed == [] and observer.shards == ["shardId-000000000000"]
+
+
+def test_bisect_reports_every_record_but_the_poison_one_processed() -> None:
+    def respond(batch: list[dict[str, Any]]) -> InvokeOutcome:
+        return unhandled(batch) if any(r["i"] == 7 for r in batch) else ok(batch)
+
+    invoker = ScriptedInvoker(respond)
+    p, _, observer, _ = processor(config(bisect_on_error=True, max_retry_attempts=1), invoker)
+    p.process(records(20))
+    processed = [r.sequence_number for r in observer.processed]
+    assert sorted(processed, key=int) == [str(i) for i in range(1, 21) if i != 7]
+    assert len(processed) == len(set(processed))
