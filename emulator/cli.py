@@ -196,6 +196,7 @@ def _register_tools() -> None:
     from emulator import cli_lint, cli_tools, cli_tune, cli_up
 
     cli_lint.register(app)
+    cli_lint.register_policy(app)
     cli_tools.register(app)
     cli_up.register(app)
     cli_tune.register(app)

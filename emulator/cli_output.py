@@ -81,6 +81,7 @@ def figures(result: Any) -> str:
         + (f"\n{result.cost.summary()}" if result.cost is not None else "")
         + "".join(f"\nlint {escape(f['rule'])} {f['severity']}: {escape(f['message'])} (see {f['doc']})"
                   for f in getattr(result, "lint", []) if not f["silenced"])
+        + "".join(f"\n{escape(line.strip())}" for line in result.iam_notes())
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from emulator.errors import ConfigError, WaitTimeout
+from emulator.security import roles
 from emulator.security.encryption import Keys, encrypt_bucket, encrypt_stream, queue_attributes
 from emulator.spec.pipeline import PipelineSpec
 
@@ -53,6 +54,8 @@ class Deployment:
     table_arns: dict[str, str] = field(default_factory=dict)
     table_streams: dict[str, str] = field(default_factory=dict)  # spec name -> latest stream ARN
     keys: dict[str, str] = field(default_factory=dict)  # customer KMS key as the spec names it -> key ARN
+    # function -> its execution role's statements, ${...} resolved (functions that declare policies)
+    policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def concurrency(self, spec: PipelineSpec) -> dict[str, int]:
         """Concurrent invocations each function's stream mappings drive: shards x ParallelizationFactor."""
@@ -126,6 +129,7 @@ class Deployer:
         self._prefix = prefix
         self._wait_timeout_s = wait_timeout_s
         self._keys = Keys(client, "pipemu")
+        self._arns: roles.Arns | None = None
 
     def name(self, name: str) -> str:
         return f"{self._prefix}{name}"
@@ -136,6 +140,7 @@ class Deployer:
         out = Deployment(pipeline=spec.name, prefix=self._prefix)
         self._keys = Keys(self._client, f"pipemu {spec.name}")  # encryption keys (emulator.security)
         out.keys = self._keys.arns
+        self._arns = None
         self._buckets(spec, out)
         self._queues(spec, out)
         self._topics(spec, out)
@@ -260,9 +265,10 @@ class Deployer:
         if not spec.functions:
             return
         lam = self._client("lambda")
-        role = self._role()
+        shared_role = self._role()
         for name, fn in spec.functions.items():
             code = zip_code(fn.code)
+            role = self._execution_role(spec, name, out) or shared_role
             kwargs: dict[str, Any] = {
                 "FunctionName": self.name(name),
                 "Runtime": fn.runtime,
@@ -276,7 +282,21 @@ class Deployer:
                 "Description": fn.description
                 or f"pipemu {spec.name} sha256:{hashlib.sha256(code).hexdigest()[:12]}",
             }
+            if spec.iam != "off":  # read by the embedded backend, which authorises each function's calls
+                kwargs["Tags"] = {roles.IAM_TAG: spec.iam}
             out.functions[name] = lam.create_function(**kwargs)["FunctionArn"]
+
+    def _execution_role(self, spec: PipelineSpec, name: str, out: Deployment) -> str | None:
+        """A role of its own for a function that declares policies (emulator.security.roles), else None."""
+        policies = spec.functions[name].policies
+        if policies is None:
+            return None
+        if self._arns is None:
+            account = str(self._client("sts").get_caller_identity()["Account"])
+            self._arns = roles.Arns(out, account, self._client("lambda").meta.region_name)
+        statements = roles.resolve([p.as_json() for p in policies], self._arns)
+        out.policies[name] = statements
+        return roles.create_role(self._client("iam"), roles.role_name(self._prefix, name), statements)
 
     def _state_machines(self, spec: PipelineSpec, out: Deployment) -> None:
         """Step Functions state machines, their ``${function:...}``-style references filled in."""
@@ -334,8 +354,11 @@ class Deployer:
         if not spec.mappings:
             return
         lam = self._client("lambda")
-        for mapping in spec.mappings:
+        for index, mapping in enumerate(spec.mappings):
             destination = out.arn_of(mapping.on_failure) if mapping.on_failure else None
+            if spec.iam == "enforce":  # AWS checks the execution role at create; moto does not
+                roles.check_mapping_permissions(spec, index, mapping, out.policies.get(mapping.function, []),
+                                                out.arn_of(mapping.source), destination)
             kwargs = mapping.to_create_esm_kwargs(
                 function_name=out.functions[mapping.function],
                 event_source_arn=out.arn_of(mapping.source),

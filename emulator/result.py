@@ -52,6 +52,7 @@ class RunResult:
     # DynamoDB tables: spec name -> {table, items (last count), over_time: [[seconds since deploy, items]]}
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     lint: list[dict[str, Any]] = field(default_factory=list)  # `pipemu lint` findings (emulator.lint), not failing
+    iam: dict[str, Any] | None = None  # each function's calls and the policy it needs (emulator.security)
 
     @property
     def failures(self) -> list[ExpectationResult]:
@@ -108,6 +109,7 @@ class RunResult:
             "cost": self.cost.as_dict() if self.cost is not None else None,
             "tables": self.tables,
             "lint": self.lint,
+            "iam": self.iam,
         }
 
     def report_data(self, *, max_points: int = 5000) -> dict[str, Any]:
@@ -173,9 +175,19 @@ class RunResult:
         lines += [f"  {'ok  ' if e.passed else 'FAIL'} {e.describe()}" for e in self.expectations]
         lines += [f"  note: {note}" for note in self.runtime_notes()]
         lines += [f"  lint {f['rule']} {f['severity']}: {f['message']}" for f in self.lint if not f["silenced"]]
+        lines += self.iam_notes()
         if not self.passed:
             lines.append(f"  replay with: {self.command}")
         return "\n".join(lines)
+
+    def iam_notes(self) -> list[str]:
+        """A line naming the first denied call, when the functions' roles refused (or would refuse) any."""
+        iam = self.iam or {}
+        if not iam.get("denied_total"):
+            return []
+        first = iam["denied"][0]
+        verb = "denied" if iam.get("mode") == "enforce" else "would be denied under iam: enforce"
+        return [f"  iam: {iam['denied_total']} call(s) {verb}; first: {first['function']}: {first.get('message')}"]
 
     def runtime_notes(self) -> list[str]:
         """One line per runtime that ran on another interpreter version than the one it names."""

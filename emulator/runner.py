@@ -220,6 +220,7 @@ def run_scenario(
             raise RunInterrupted(_interrupted(run, stats)) from None
         result = _assemble(run, stats, timed_out)
         result.lint = _lint(run, result)
+        result.iam = _iam(run)
         return result
 
 
@@ -271,6 +272,7 @@ class _Run:
     results: list[ExpectationResult] = field(default_factory=list)  # from settle hooks (Step Functions)
     cost_meter: RunMeter | None = None  # what the run uses in AWS's billed units, from deploy on
     inits_before: dict[str, int] = field(default_factory=dict)  # environments started per function before deploy
+    iam_since: float = 0.0  # epoch time deploy began: the functions' calls recorded from then on (emulator.security)
     tables: TableSampler | None = None  # items per DynamoDB table over the run
     interrupted: bool = False  # Ctrl-C or SIGTERM: the figures are taken as they stand, without waiting
 
@@ -327,6 +329,7 @@ def _deploy(run: _Run) -> None:
     """Deploy the pipeline and start watching its outputs and dead-letter queues."""
     spec, backend = run.spec, run.backend
     run.inits_before = _environments_started(run.driven)
+    run.iam_since = time.time()
     deployment = run.deployment = deploy_pipeline(backend, run.pipeline)
     run.cost_meter = cost_hooks.start(run.driven, run.stack)  # deploying is not the pipeline's running cost
     run.ledger.resource_prefix = deployment.prefix  # dead_letters expectations name queues unprefixed
@@ -578,6 +581,14 @@ def _assemble(run: _Run, stats: ReplayStats, timed_out: bool) -> RunResult:
         tables=run.tables.figures() if run.tables is not None else {},
         **_driven_figures(run),
     )
+
+
+def _iam(run: _Run) -> dict[str, Any] | None:
+    """Each function's calls and the policy it needs (emulator.security); None where the backend cannot see them."""
+    from emulator.security.run_report import iam_section
+
+    audit = run.driven.audit if run.driven is not None else None
+    return iam_section(run.pipeline, run.deployment, audit, run.iam_since)
 
 
 def _lint(run: _Run, result: RunResult) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from emulator.esm.core.stats import MappingObserver
     from emulator.observe.api_meter import ApiMeter
     from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
+    from emulator.security.audit import CallAudit
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class DrivenBackend(Backend, Protocol):
     clock: ScaledClock
     invocations: deque[InvocationRecord]
     meter: ApiMeter | None  # AWS API requests as AWS bills them (emulator.cost); None when the server is not ours
+    audit: CallAudit | None  # every call a function makes, authorised by its role (emulator.security); ditto
 
     # -- what runs the pipeline ------------------------------------------------------------------------
     @property

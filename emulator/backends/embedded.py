@@ -34,6 +34,7 @@ from emulator.backends.moto_seams import (
     docker_free,
     esm_control,
     http_server,
+    iam_authorize,
     kinesis_fast_put,
     kinesis_store,
     lambda_invoke,
@@ -55,6 +56,7 @@ from emulator.esm.core.manager import EsmManager
 from emulator.esm.core.stats import MappingObserver
 from emulator.observe.api_meter import ApiMeter
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
+from emulator.security.audit import CallAudit
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,7 @@ class EmbeddedBackend:
         self._sfn_configured_by_client = False
         self.pipeline_info: dict[str, Any] = {}  # what `pipemu up` deployed, shown by /_pipemu/health
         self.meter: ApiMeter | None = ApiMeter()  # AWS API requests as AWS bills them, counted while a run is metered
+        self.audit: CallAudit | None = CallAudit()  # each function's calls, authorised by its role (iam_authorize)
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> EmbeddedBackend:
@@ -256,6 +259,8 @@ class EmbeddedBackend:
         esm_control.install(self.esm.notify)
         kinesis_store.install(lambda _arn, _shards: self._wake_pollers())  # pollers wake on put, not on a timer
         s3_arrivals.install(self._on_s3_put)
+        if self.audit is not None:
+            iam_authorize.install(self.audit.decide)  # each function's calls under its own role
         # moto keeps its store per process: a backend started after another one (run_scenario called twice)
         # would see the first one's streams and queues. Each backend starts empty.
         self.reset()
@@ -294,6 +299,7 @@ class EmbeddedBackend:
             sfn_time.uninstall()
             sfn_executions.uninstall()
             sfn_tasks.uninstall()
+            iam_authorize.uninstall()
             if self.logs is not None:
                 self.logs.close(timeout_s=left(5.0))
             if self._server is not None and self._started:
@@ -328,6 +334,8 @@ class EmbeddedBackend:
         if not self._sfn_configured_by_client:
             sfn_config.install()
         self.invocations.clear()
+        if self.audit is not None:
+            self.audit.clear()
 
     def client_configured(self, section: str) -> None:
         """A client set moto's ``section`` config through ``/moto-api/config``: resets keep its choice."""

@@ -38,6 +38,7 @@ from emulator.esm.core.manager import EsmManager
 from emulator.esm.core.stats import MappingObserver
 from emulator.observe.api_meter import ApiMeter
 from emulator.runtime import FunctionSpec, InjectedFault, InvocationResult, LambdaRuntime
+from emulator.security.audit import CallAudit
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class EndpointBackend:
         self.capabilities = LOCAL if drive_locally else REMOTE
         self.invocations: deque[InvocationRecord] = deque(maxlen=max_invocation_records)
         self.meter: ApiMeter | None = None  # the server is not ours: its requests are not metered
+        self.audit: CallAudit | None = None  # nor authorised per function (emulator.security)
         self.driver: LocalDriver | None = None
         self.arrivals: ArrivalWatcher | None = None
         self.created = CreatedResources()

@@ -12,7 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from emulator.report import charts, cost, lint, model, pipeline
+from emulator.report import charts, cost, iam, lint, model, pipeline
 from emulator.report.style import CSS
 from emulator.report.svg import ms_value
 
@@ -276,6 +276,8 @@ def render_html(data: dict[str, Any]) -> str:
         _tables_table(data),
         "<h2>Lint</h2>",
         lint.lint_table(data),
+        "<h2>IAM: what each function called</h2>",
+        iam.iam_section(data),
         "<h2>Cost on AWS</h2>",
         '<div class="charts">' + _figure(cost.cost_breakdown, data) + "</div>",
         cost.cost_table(data),

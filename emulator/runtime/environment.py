@@ -18,6 +18,18 @@ from emulator.runtime.spec import FunctionSpec
 FAKE_ACCESS_KEY_ID = "testing"
 FAKE_SECRET_ACCESS_KEY = "testing"
 FAKE_SESSION_TOKEN = "testing"
+# A worker's session token names its function, so the embedded backend knows whose role a request runs under
+# (the iam_authorize seam): on AWS the execution role's temporary credentials play that part.
+_FUNCTION_TOKEN = "pipemu-function/"
+
+
+def function_session_token(function: str) -> str:
+    return f"{_FUNCTION_TOKEN}{function}"
+
+
+def function_from_session_token(token: str) -> str | None:
+    """The function a worker's session token names, or None for any other token (the harness's own)."""
+    return token[len(_FUNCTION_TOKEN):] or None if token.startswith(_FUNCTION_TOKEN) else None
 
 # Kept from the host because processes need them to run, never because a handler should see host settings.
 _HOST_KEYS = ("PATH", "LANG", "LANGUAGE", "TMPDIR", "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC")
@@ -45,6 +57,7 @@ def worker_environment(
             "AWS_DEFAULT_REGION": fn.region,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_SESSION_TOKEN": function_session_token(fn.name),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",

@@ -117,6 +117,21 @@ class PolicyStatement(Strict):
                                  hint="service:Action, e.g. s3:PutObject or kinesis:Get*")
         return actions
 
+    @field_validator("condition")
+    @classmethod
+    def _operators(cls, condition: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
+        from emulator.security.policy import CONTEXT_KEYS, OPERATORS, supported_operator
+
+        for operator, keys in (condition or {}).items():
+            if not supported_operator(operator):
+                raise rule_error(f"condition operator '{operator}' is not evaluated by pipemu", path=(operator,),
+                                 hint=f"supported: {', '.join(sorted(OPERATORS))} (and their IfExists forms)")
+            for key in keys:
+                if key.lower() not in {k.lower() for k in CONTEXT_KEYS}:
+                    raise rule_error(f"condition key '{key}' is not known to pipemu", path=(operator, key),
+                                     hint=f"supported: {', '.join(CONTEXT_KEYS)}")
+        return condition
+
     @model_validator(mode="after")
     def _one_of_each(self) -> PolicyStatement:
         if (self.action is None) == (self.not_action is None):
@@ -139,7 +154,8 @@ def load_policy_file(path: Path) -> list[dict[str, Any]]:
     if path.suffix not in (".json", ".yaml", ".yml"):
         raise ConfigError("a policy file must be .json, .yaml or .yml", file=path)
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    start = text.lstrip()
+    meaningful = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    start = meaningful[0] if meaningful else ""
     if start.startswith("["):  # a JSON list of statements: YAML reads it in flow style, lines unchanged
         doc = parse_yaml("Statement: " + text.replace("\t", " "), file=path, what="policy file")
     elif start.startswith("-"):  # a YAML list: one line added above it
