@@ -71,12 +71,11 @@ def unused_grants(declared: Sequence[Mapping[str, Any]], calls: Sequence[CallRec
 
 
 def missing_grants(declared: Sequence[Mapping[str, Any]], calls: Sequence[CallRecord]) -> list[str]:
-    """``action on resource`` of each call the declared statements do not allow (whatever the iam mode was)."""
-    seen: dict[str, None] = {}
-    for call in calls:
-        if not evaluate(declared, call.action, call.resource).allowed:
-            seen[f"{call.action} on {call.resource}"] = None
-    return list(seen)
+    """``action on resource`` the declared statements do not allow (whatever the iam mode was), resources
+    generalised as in ``least_privilege`` (one line for a run's many object keys)."""
+    refused = [c for c in calls if not evaluate(declared, c.action, c.resource).allowed]
+    return [f"{action} on {resource}" for statement in least_privilege(refused)
+            for action in _as_list(statement["Action"]) for resource in _as_list(statement["Resource"])]
 
 
 def to_references(statements: list[dict[str, Any]], arns: Mapping[str, str]) -> list[dict[str, Any]]:

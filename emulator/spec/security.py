@@ -21,16 +21,22 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from emulator.errors import ConfigError
 from emulator.spec.validation import Strict, rule_error, to_config_error
 
 RULE_ID = r"^PM\d{3}$"
 KMS_KEY = r"alias/[A-Za-z0-9/_-]{1,250}|arn:aws[\w-]*:kms:\S+|[0-9a-f-]{36}"
-IamMode = Literal["enforce", "report", "off"]
+
+
+def _yaml_off(value: Any) -> Any:
+    return "off" if value is False else value  # YAML 1.1 reads a bare `off` as false
+
+
+IamMode = Annotated[Literal["enforce", "report", "off"], BeforeValidator(_yaml_off)]
 # ${kind:name} in a policy's Resource resolves to that resource's ARN at deploy.
 POLICY_REFERENCE = re.compile(r"\$\{\s*(?P<kind>[a-z_]+)\s*:\s*(?P<name>[^}]*?)\s*\}")
 POLICY_REFERENCE_KINDS = {

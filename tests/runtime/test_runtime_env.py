@@ -50,7 +50,8 @@ def test_handler_cannot_see_host_credentials_or_profile(
     assert environ["HOME"] != str(tmp_path)
     assert probe["home_listing"] == []
     # AND boto3 resolves the fake credentials from the environment
-    assert probe["credentials"] == ["testing", "testing", "testing"]
+    # fake keys; the session token names the function, so the embedded backend knows whose role it runs under
+    assert probe["credentials"] == ["testing", "testing", "pipemu-function/fn"]
     assert probe["credential_method"] == "env"
     assert probe["profile"] == "default"
 

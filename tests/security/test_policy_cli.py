@@ -29,7 +29,7 @@ def test_policy_prints_what_the_run_needs_and_the_difference(tmp_path: Path) -> 
     policy = json.loads(result.stdout)
     assert policy == {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{BUCKET}/clicks/*"}]}
-    assert f"#   s3:PutObject on {BUCKET}/clicks/a" in result.stderr  # missing
+    assert f"#   s3:PutObject on {BUCKET}/clicks/*" in result.stderr  # missing (object keys generalised)
     assert f"#   s3:GetObject on {BUCKET}/*" in result.stderr  # unused
 
 
