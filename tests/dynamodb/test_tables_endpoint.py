@@ -92,3 +92,17 @@ def test_a_table_source_scenario_passes_through_the_endpoint(moto_server: MotoSe
         assert result.passed, result.summary()
         assert result.events.filtered > 0 and result.events.delivered + result.events.filtered == 60
         backend.reset()
+
+
+def test_the_bundled_orders_dynamodb_scenario_passes_through_the_endpoint(moto_server: MotoServerProcess) -> None:
+    from emulator.runner import run_scenario
+    from emulator.spec.scenario import load_scenario
+    root = Path(__file__).resolve().parents[2]
+    spec, _ = load_scenario(root / "scenarios" / "orders-dynamodb.yaml")
+    with EndpointBackend(moto_server.url, time_scale=spec.time_scale or 1.0) as backend:
+        result = run_scenario(spec, backend=backend)
+        assert result.passed, result.summary()
+        assert result.events.delivered == 120
+        totals = backend.client("dynamodb").scan(TableName="totals")["Items"]
+        assert sum(int(item["orders"]["N"]) for item in totals) == 120
+        backend.reset()
