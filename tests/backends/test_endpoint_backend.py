@@ -73,7 +73,7 @@ def test_a_moto_server_is_detected_and_driven_locally(backend: EndpointBackend) 
     assert backend.env()["AWS_ENDPOINT_URL"] == backend.endpoint_url
 
 
-@pytest.mark.parametrize("scenario", ["clickstream-smoke", "orders-powertools"])
+@pytest.mark.parametrize("scenario", ["clickstream-smoke", "orders-powertools", "powertools-sqs"])
 def test_bundled_scenarios_pass_on_the_endpoint_backend(moto_server: MotoServerProcess, scenario: str) -> None:
     spec, pipeline = load_scenario(ROOT / "scenarios" / f"{scenario}.yaml")
     progress: list[dict[str, int]] = []
