@@ -433,6 +433,13 @@ def load_scenario(path: str | Path) -> tuple[ScenarioSpec, PipelineSpec]:
             section = END_SECTIONS[end.kind]
             check_reference(doc, _end_path(doc, i, end.kind), end.name, getattr(pipeline, section, {}), section,
                             where=where)
+            if end.kind == "processed_by" and not any(m.function == end.name for m in pipeline.mappings):
+                raise doc.error(
+                    f"function '{end.name}' has no event source mapping: processed_by counts the records a mapping "
+                    "handed to it", _end_path(doc, i, end.kind),
+                    hint="S3 notifications and direct invocations are not observed; name an end the function "
+                         "writes to (bucket, queue, stream, topic or table)",
+                )
     if dead is not None:
         check_reference(doc, ("expect", "dead_letters", "queue"), dead.queue, pipeline.queues, "queues",
                         where=where)

@@ -4,7 +4,7 @@ the refusal of a scenario with no way to judge delivery: errors at the scenario'
 from __future__ import annotations
 
 import pytest
-from spec_samples import SCENARIO_YAML
+from spec_samples import PIPELINE_YAML, SCENARIO_YAML
 
 from emulator.spec import load_scenario
 from emulator.spec.scenario import check_judgeable
@@ -104,3 +104,11 @@ def test_a_scenario_that_expects_no_delivery_needs_no_end(scenario_file, instead
 def test_expecting_some_delivery_still_needs_an_end(scenario_file, expect_error, instead: str) -> None:
     spec, pipeline = load_scenario(scenario_file(with_delivered(instead)))
     expect_error(lambda: check_judgeable(spec, pipeline), key="expect", message="no way to judge delivery")
+
+
+def test_processed_by_needs_a_function_a_mapping_invokes(scenario_file, expect_error) -> None:
+    text = with_delivered("  delivered: {processed_by: other}\n")
+    path = scenario_file(text, pipeline=PIPELINE_YAML.replace(
+        "mappings:", "  other: {code: handlers/, handler: enrich.handler}\nmappings:"))
+    expect_error(lambda: load_scenario(path), file=path, line=15, key="expect.delivered.processed_by",
+                 message="function 'other' has no event source mapping", hint="S3 notifications")
