@@ -471,7 +471,7 @@ SETTLE_HOOKS: list[Callable[[_Run], list[ExpectationResult]]] = [_executions_set
 def _settle(run: _Run, stats: ReplayStats) -> bool:
     """Wait for quiescence, then for every settle hook. Returns True when the wait timed out."""
     timed_out = _wait_for_quiescence(run, stats)
-    run.observed().poll()
+    run.observed().poll(catch_up=True)
     _read_dead_letters(run)
     for hook in SETTLE_HOOKS:
         run.results += hook(run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from emulator.observe.ledger import DeadLetter, Ledger
 from emulator.observe.outputs import ObjectArrival, ObjectFeed, QueueMessage, QueueWatcher, parse_records
@@ -18,6 +18,13 @@ def _json(text: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+@runtime_checkable
+class CatchUp(Protocol):
+    """A feed that reads at its own pace and can be asked to read on the next ``drain``."""
+
+    def catch_up(self) -> None: ...
 
 
 def stream_name(arn: str) -> str:
@@ -76,10 +83,13 @@ class Collector:
         self.output_violations: list[dict[str, Any]] = []
         self.output_violation_count = 0
 
-    def poll(self) -> int:
-        """Read everything new; returns how many new things were seen."""
+    def poll(self, *, catch_up: bool = False) -> int:
+        """Read everything new; returns how many new things were seen. ``catch_up``: the pipeline went quiet, so
+        feeds that read at a slower pace (a table's Scan) read now too."""
         seen = 0
         for end, feed in self.feeds:
+            if catch_up and isinstance(feed, CatchUp):
+                feed.catch_up()
             for arrival in feed.drain():
                 self.objects_seen += 1
                 seen += 1

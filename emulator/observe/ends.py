@@ -8,6 +8,7 @@ pipemu first saw the output, so latency to these ends is as fine as the polling 
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from decimal import Decimal
@@ -134,17 +135,24 @@ def _plain(value: Any) -> Any:
 class TableFeed:
     """Items of a DynamoDB table, each arriving once as ``{field: the item's key attribute}``."""
 
-    def __init__(self, dynamodb_client: Any, table: str, attribute: str, field: str) -> None:
+    def __init__(
+        self, dynamodb_client: Any, table: str, attribute: str, field: str, *, every_s: float = TABLE_SCAN_EVERY_S
+    ) -> None:
         self._dynamodb = mark_observer(dynamodb_client)
+        self._every_s = every_s
         self._table = table
         self._attribute = attribute
         self._field = field
         self._seen: set[str] = set()
-        self._scanned = 0.0
+        self._scanned = -math.inf
         self._types = TypeDeserializer()
 
+    def catch_up(self) -> None:
+        """The next ``drain`` scans, however recent the last scan."""
+        self._scanned = -math.inf
+
     def drain(self) -> list[ObjectArrival]:
-        if time.monotonic() - self._scanned < TABLE_SCAN_EVERY_S:
+        if time.monotonic() - self._scanned < self._every_s:
             return []
         self._scanned = time.monotonic()
         out: list[ObjectArrival] = []
