@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import shlex
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -52,6 +53,7 @@ from emulator.replay.rates import Schedule
 from emulator.replay.sources import (
     fault_seed,
     inject_backend_faults,
+    labelled,
     producer_for,
     replay_additional,
     scenario_events,
@@ -264,7 +266,7 @@ class _Run:
     stall: StallMeter = field(default_factory=StallMeter)  # the host's scheduling delay during the run
     # timeout_s covers the whole run after deploy (generate, send, settle).
     deadline: float = field(default_factory=lambda: math.inf)
-    cut_short: int | None = None  # events sent when the deadline stopped the replay
+    cut_short: tuple[int, str] | None = None  # events sent when the deadline stopped the replay, and why
     deployment: Deployment | None = None
     collector: Collector | None = None
     observer: _Observer | None = None  # on driven backends: what the mappings did with each record
@@ -423,36 +425,30 @@ def _replay(run: _Run, events: Iterator[GeneratedEvent] | None) -> ReplayStats:
             run.observed().poll()
             run.report_progress(sent)
 
-    stream = _until_deadline(
-        run, events if events is not None else scenario_events(spec, seed=run.seed, count=run.count)
-    )
+    events = events if events is not None else scenario_events(spec, seed=run.seed, count=run.count)
+    stop = threading.Event()  # the main replay failed or was interrupted: the additional sources stop too
+    pool = ThreadPoolExecutor(max_workers=max(1, len(spec.additional_sources)), thread_name_prefix="pipemu-source")
     try:
-        with ThreadPoolExecutor(max_workers=max(1, len(spec.additional_sources)),
-                                thread_name_prefix="pipemu-source") as pool:
-            others = [
-                pool.submit(replay_additional, i, spec, run.backend, run.deployed(), run.pipeline, run.ledger,
-                            run.seed, correlate)
-                for i in range(len(spec.additional_sources))
-            ]
-            stats = replay(
-                stream, run.producer, run.ledger, key_of=table_keys(run.producer, key_of), schedule=run.schedule,
-                on_progress=on_progress,
-                keep_partition_keys=spec.expect.order is not None,
-            )
-            return merge_stats([stats, *(f.result() for f in others)])
+        others = [
+            pool.submit(replay_additional, i, spec, run.backend, run.deployed(), run.pipeline, run.ledger,
+                        run.seed, correlate, deadline=run.deadline, stop=stop)
+            for i in range(len(spec.additional_sources))
+        ]
+        stats = replay(
+            events, run.producer, run.ledger, key_of=table_keys(run.producer, key_of), schedule=run.schedule,
+            on_progress=on_progress, keep_partition_keys=spec.expect.order is not None, deadline=run.deadline,
+        )
+        stats = merge_stats([labelled(spec.source, stats), *(f.result() for f in others)])
+        if stats.cut_short:
+            run.cut_short = (stats.sent, stats.cut_short)
+        return stats
     except (HarnessError, BotoCoreError):  # BotoCoreError: the endpoint stopped answering (e.g. it died)
         if run.driven is not None:
             run.driven.check_alive(settle_s=1.0)  # a more precise error: what died
         raise
-
-
-def _until_deadline(run: _Run, events: Iterator[GeneratedEvent]) -> Iterator[GeneratedEvent]:
-    """The events, until the run's deadline passes (then ``run.cut_short`` holds how many were sent)."""
-    for sent, event in enumerate(events):
-        if time.monotonic() >= run.deadline:
-            run.cut_short = sent
-            return
-        yield event
+    finally:
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 # -- phase 4: settle --------------------------------------------------------------------------------------------
@@ -638,7 +634,8 @@ def _stall_noted(result: ExpectationResult, stall: dict[str, float]) -> Expectat
 def _within_timeout(run: _Run, stats: ReplayStats) -> ExpectationResult:
     """A run that did not finish within ``timeout_s`` fails, saying how far it got."""
     if run.cut_short is not None:
-        detail = f"sent {run.cut_short} events before the time ran out; the rest were never sent"
+        sent, why = run.cut_short
+        detail = f"sent {sent} events, then stopped: {why}; the rest were never sent"
     else:
         detail = f"sent all {stats.sent} events; the pipeline had not gone quiet when the time ran out"
     return ExpectationResult(
@@ -653,8 +650,10 @@ def _driven_figures(run: _Run) -> dict[str, Any]:
     esm = mapping_manager(driven_part) if driven_part is not None else None
     if driven_part is None or esm is None:
         return {"mappings": {}, "functions": {}, "timeline": [], "invocations": []}
-    if not run.interrupted:
-        _settle_counters(driven_part, timeout_s=min(run.timeout_s, 10.0))  # the last batches' counters
+    # The last batches' counters, within the run's deadline (a run that timed out takes them as they stand).
+    remaining = min(10.0, run.deadline - time.monotonic())
+    if not run.interrupted and remaining > 0:
+        _settle_counters(driven_part, timeout_s=remaining)
     mapping_stats = esm.stats()
     labels = esm.labels()
     return {

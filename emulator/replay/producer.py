@@ -8,6 +8,8 @@ silently. SQS: SendMessageBatch of up to 10.
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ class ReplayStats:
     duration_s: float
     started: float
     finished: float
+    cut_short: str | None = None  # why the run's deadline stopped it before its last event
 
 
 class Producer(Protocol):
@@ -159,34 +162,37 @@ def merge_stats(parts: list[ReplayStats]) -> ReplayStats:
         sent=sent, failed=sum(p.failed for p in parts), asked_rate=None,
         asked=" + ".join(p.asked for p in parts), achieved_rate=sent / duration if duration > 0 else 0.0,
         duration_s=duration, started=started, finished=finished,
+        cut_short="; ".join(p.cut_short for p in parts if p.cut_short) or None,
     )
 
 
 def _batches(
-    events: Iterator[tuple[int, GeneratedEvent]], producer: Producer, schedule: Schedule, t0: float
+    events: Iterator[tuple[float | None, GeneratedEvent]],
+    producer: Producer,
+    add: Callable[[GeneratedEvent], int],
+    pause: Callable[[float], bool],
 ) -> Iterator[list[tuple[int, GeneratedEvent]]]:
-    """Group events into batches, holding each event until its due time ``t0 + schedule.offset(index)``."""
+    """Group events into batches, holding each event until its due time (monotonic; None: now) with ``pause``,
+    which returns True when the replay is to stop instead. An event joins the ledger (``add``) when it joins a
+    batch, so an event never sent is not in the ledger."""
     max_bytes = getattr(producer, "max_bytes", 5 * 1024 * 1024)
     batch: list[tuple[int, GeneratedEvent]] = []
     size = 0
-    for item in events:
-        index, event = item
-        offset = schedule.offset(index, event.offset)
-        if offset is not None:
-            due = t0 + offset
+    for due, event in events:
+        if due is not None:
             now = time.monotonic()
             if due > now:
                 if batch:
                     yield batch
                     batch, size = [], 0
                     now = time.monotonic()
-                if due > now:
-                    time.sleep(due - now)  # pacing the producer, not waiting for the pipeline
+                if due > now and pause(due - now):  # pacing the producer, not waiting for the pipeline
+                    return
         record_size = len(event.payload) + len(event.partition_key)
         if batch and (len(batch) >= producer.max_batch or size + record_size > max_bytes):
             yield batch
             batch, size = [], 0
-        batch.append(item)
+        batch.append((add(event), event))
         size += record_size
     if batch:
         yield batch
@@ -201,19 +207,52 @@ def replay(
     schedule: Schedule,
     on_progress: Callable[[int], None] | None = None,
     keep_partition_keys: bool = False,
+    deadline: float = math.inf,
+    stop: threading.Event | None = None,
 ) -> ReplayStats:
+    """Send ``events`` at the schedule's pace, due times counted from this source's start. At ``deadline``
+    (monotonic), or once ``stop`` is set, it stops: no event is generated after it or sent whose due time is past
+    it, and the stats say the replay was cut short."""
     started_wall = time.time()
     t0 = time.monotonic()
     sent = failed = 0
+    cut_short: str | None = None
 
     if keep_partition_keys:
         ledger.partition_keys = []
 
-    def indexed() -> Iterator[tuple[int, GeneratedEvent]]:
+    def due_times() -> Iterator[tuple[float | None, GeneratedEvent]]:
+        nonlocal cut_short
         for event in events:
-            yield ledger.add(key_of(event), fault=event.fault, partition_key=event.partition_key), event
+            # Paced by the index the event is about to get in the ledger, as before the deadline was checked
+            # here (with additional sources sharing the ledger, that is not this source's own position).
+            offset = schedule.offset(len(ledger.keys), event.offset)
+            due = None if offset is None else t0 + offset
+            if stop is not None and stop.is_set():
+                cut_short = "the run stopped"
+                return
+            if time.monotonic() >= deadline:
+                cut_short = "the time ran out"
+                return
+            if due is not None and due >= deadline:  # stopping now, the pipeline has the time left to settle
+                cut_short = f"at its rate the next event was due {due - deadline:.1f}s after the time runs out"
+                return
+            yield due, event
 
-    for batch in _batches(indexed(), producer, schedule, t0):
+    def pause(seconds: float) -> bool:
+        nonlocal cut_short
+        if stop is None:
+            time.sleep(seconds)
+            return False
+        if stop.wait(seconds):
+            cut_short = "the run stopped"
+            return True
+        return False
+
+    def add(event: GeneratedEvent) -> int:
+        return ledger.add(key_of(event), fault=event.fault, partition_key=event.partition_key)
+
+    for batch in _batches(due_times(), producer, add, pause):
         try:
             lost = producer.send(batch, ledger)
         except Exception as exc:
@@ -232,4 +271,5 @@ def replay(
         duration_s=duration,
         started=started_wall,
         finished=time.time(),
+        cut_short=cut_short,
     )

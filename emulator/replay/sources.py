@@ -3,6 +3,9 @@ producer per source kind, additional sources replayed side by side, and faults i
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any, Protocol
@@ -61,8 +64,12 @@ def replay_additional(
     ledger: Ledger,
     seed: int,
     correlate: str | None,
+    *,
+    deadline: float = math.inf,
+    stop: threading.Event | None = None,
 ) -> ReplayStats:
-    """One of ``additional_sources``: its own generator (seed + i + 1), rate and producer, same ledger."""
+    """One of ``additional_sources``: its own generator (seed + i + 1), rate and producer, same ledger; it ends at
+    the run's ``deadline`` or when ``stop`` is set, like the main source."""
     extra = spec.additional_sources[i]
     as_spec = spec.model_copy(update={"source": extra.source, "events": extra.events, "rate": extra.rate})
     label = extra.source
@@ -71,13 +78,20 @@ def replay_additional(
         return str(event.fields.get(correlate, f"#{label}:{event.index}")) if correlate else f"{label}:{event.index}"
 
     producer = producer_for(extra.source, spec, backend, deployment, pipeline, seed)
-    return replay(
+    return labelled(label, replay(
         scenario_events(as_spec, seed=seed + i + 1),
         producer,
         ledger,
         key_of=table_keys(producer, key_of),
         schedule=Schedule(extra.rate),
-    )
+        deadline=deadline,
+        stop=stop,
+    ))
+
+
+def labelled(source: str, stats: ReplayStats) -> ReplayStats:
+    """Stats whose reason for being cut short names the source (several are replayed side by side)."""
+    return dataclasses.replace(stats, cut_short=f"{source}: {stats.cut_short}") if stats.cut_short else stats
 
 
 def table_keys(producer: Producer, key_of: Callable[[GeneratedEvent], str]) -> Callable[[GeneratedEvent], str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,7 +41,7 @@ HANDLERS = {
 }
 
 
-def project(tmp_path: Path, *, handler: str, name: str = "s", count: int = 20, rate: int = 200,
+def project(tmp_path: Path, *, handler: str, name: str = "s", count: int = 20, rate: float = 200,
             extra: str = "") -> Path:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "handlers").mkdir()
@@ -110,6 +111,24 @@ def test_timeout_s_bounds_the_whole_run_and_validate_warns(tmp_path: Path) -> No
     assert "timeout_s: expected run finishes within 3s" in done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert 0 < report["events"]["sent"] < 1_000_000_000
+
+
+def test_timeout_s_bounds_additional_sources_and_slow_rates_too(tmp_path: Path) -> None:
+    """A billion events from an additional source, and a main source whose next event is due after the deadline:
+    both stop, and the run fails naming why (a run that ignored the deadline would outlast this test's wait)."""
+    scenario = project(tmp_path, handler="ok", count=5, rate=0.02, extra=textwrap.dedent("""\
+        timeout_s: 3
+        additional_sources:
+          - {source: stream/s, events: {count: 1000000000, fields: {id: uuid4}}, rate: {per_second: 500}}
+        """))
+    done = pipemu(tmp_path, "replay", str(scenario), "--report-dir", "out")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "timeout_s: expected run finishes within 3s" in done.stderr, done.stderr
+    assert "then stopped: stream/s: at its rate the next event was due" in done.stderr, done.stderr
+    # the additional source: its time ran out, or its next event was due just after it did
+    assert re.search(r"; stream/s: (the time ran out|at its rate[^;]*); the rest were never sent", done.stderr)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert 1 < report["events"]["sent"] < 1_000_000_000
 
 
 def token_holders(token: str) -> list[int]:
