@@ -37,7 +37,7 @@ from emulator.expect.latency import summarize
 from emulator.expect.outputs import output_checker
 from emulator.expect.verdict import ExpectationResult
 from emulator.observe import ends
-from emulator.observe.collector import Collector
+from emulator.observe.collector import Collector, stream_name
 from emulator.observe.ledger import Ledger, kinesis_identity
 from emulator.observe.outputs import ObjectFeed, PollingFeed, PushFeed, QueueWatcher
 from emulator.observe.stall import StallMeter
@@ -121,13 +121,26 @@ class _Observer:
         self, mapping_uuid: str, records: list[StreamRecord], condition: str, destination: str | None,
         *, shard_id: str = "",
     ) -> None:
-        if destination is None:
-            why = f"discarded by mapping {mapping_uuid} ({condition}); it has no on-failure destination"
+        if destination is not None:
+            self._locate_table_records(mapping_uuid, records, shard_id)
+            return
+        why = f"discarded by mapping {mapping_uuid} ({condition}); it has no on-failure destination"
 
-            def dropped(index: int) -> None:
-                self._ledger.dropped[index] = why
+        def dropped(index: int) -> None:
+            self._ledger.dropped[index] = why
 
-            self._each(mapping_uuid, records, shard_id, dropped)
+        self._each(mapping_uuid, records, shard_id, dropped)
+
+    def _locate_table_records(self, mapping_uuid: str, records: list[StreamRecord], shard_id: str) -> None:
+        """DynamoDB stream records a mapping sends to its on-failure destination: where they were in the stream,
+        so the destination's record (a shard and a sequence range) names their events. Kinesis events are
+        located by their producer."""
+        stream = self.routes.get(mapping_uuid, ("", ""))[1]
+        for r in records:
+            table_key = dynamodb_ledger_key(r, self._correlate)
+            index = self._ledger.index_of(table_key) if table_key else None
+            if index is not None:
+                self._ledger.locate(index, shard_id, r.sequence_number, stream=stream)
 
     def on_processed(self, mapping_uuid: str, records: list[StreamRecord], *, shard_id: str = "") -> None:
         function = self.routes.get(mapping_uuid, ("", ""))[0]
@@ -384,7 +397,10 @@ def _mapping_routes(pipeline: PipelineSpec, deployment: Deployment) -> dict[str,
     routes = {}
     for mapping, uuid in zip(pipeline.mappings, deployment.mappings, strict=False):
         kind, name = mapping.source.split("/", 1)
-        routes[uuid] = (mapping.function, deployment.stream_names.get(name, name) if kind == "stream" else "")
+        stream = deployment.stream_names.get(name, name) if kind == "stream" else ""
+        if kind == "table":  # as the on-failure records' streamArn names it
+            stream = stream_name(deployment.table_streams.get(name, ""))
+        routes[uuid] = (mapping.function, stream)
     return routes
 
 

@@ -28,24 +28,28 @@ class CatchUp(Protocol):
 
 
 def stream_name(arn: str) -> str:
-    """``NAME`` of ``arn:aws:kinesis:REGION:ACCOUNT:stream/NAME``."""
-    return arn.rsplit(":", 1)[-1].split("/", 1)[-1]
+    """``NAME`` of ``arn:aws:kinesis:REGION:ACCOUNT:stream/NAME``; ``NAME/stream/LABEL`` of a DynamoDB stream's
+    ``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL`` (a label is a time, with colons)."""
+    resource = arn.split(":", 5)[5] if arn.count(":") >= 5 else arn
+    return resource.split("/", 1)[-1]
 
 
 def explain_dead_letter(message: QueueMessage, ledger: Ledger, correlate: str | None) -> DeadLetter:
     """Which events a dead-letter message stands for, by the source's identity first.
 
-    Kinesis on-failure records name a stream, shard and sequence range; a message SQS moved to its dead-letter
-    queue (redrive policy) keeps its message id, so any body is matched, JSON or not; SNS wraps either in a
-    Notification envelope. Else the body's ``correlate`` field names the event.
+    Kinesis and DynamoDB Streams on-failure records name a stream, shard and sequence range; a message SQS moved
+    to its dead-letter queue (redrive policy) keeps its message id, so any body is matched, JSON or not; SNS wraps
+    either in a Notification envelope. Else the body's ``correlate`` field names the event.
     """
     body = _json(message.body)
     if isinstance(body, dict) and body.get("Type") == "Notification" and "Message" in body:
         body = _json(body["Message"])
     letter = DeadLetter(queue=message.queue, body=body, sent=message.sent)
     moved = ledger.by_identity(f"sqs:{message.message_id}")
-    if isinstance(body, dict) and "KinesisBatchInfo" in body:
-        info = body["KinesisBatchInfo"]
+    info_key = next((k for k in ("KinesisBatchInfo", "DDBStreamBatchInfo") if isinstance(body, dict) and k in body),
+                    None)
+    if isinstance(body, dict) and info_key is not None:
+        info = body[info_key]
         letter.event_indexes = ledger.in_range(
             info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"],
             stream=stream_name(str(info.get("streamArn", ""))),

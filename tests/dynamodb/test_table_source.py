@@ -128,3 +128,27 @@ def test_operations_need_a_table_source(tmp_path: Path) -> None:
     path.write_text(SCENARIO.replace("source: table/items", "source: stream/s"))
     with pytest.raises(ConfigError, match="operations apply to a table source"):
         load_scenario(path)
+
+
+PICKY = COPY.replace('    for record in event["Records"]:\n        image = record["dynamodb"]["NewImage"]\n',
+                     '    for record in event["Records"]:\n        image = record["dynamodb"]["NewImage"]\n'
+                     '        if int(image["amount"]["N"]) > 80:\n            raise ValueError("too expensive")\n')
+
+
+def test_records_given_up_on_are_dead_lettered_to_their_events(pipemu, tmp_path: Path) -> None:
+    path = _project(tmp_path, SCENARIO.replace("operations: {put: 0.5, update: 0.3, delete: 0.2}\n", "")
+                    .replace("  lost: {count: 0}\n", "  lost: {count: 0}\n  dead_letters: {queue: dlq, min: 1}\n"))
+    (tmp_path / "handlers" / "app.py").write_text(PICKY)
+    (tmp_path / "pipeline.yaml").write_text(textwrap.dedent(PIPELINE).replace(
+        "    filters: [{eventName: [INSERT, MODIFY]}]\n",
+        "    batch_size: 1\n    maximum_retry_attempts: 0\n    on_failure: queue/dlq\n").replace(
+        "    batch_size: 10\n", "").replace("buckets: [out]\n", "buckets: [out]\nqueues: {dlq: {}}\n"))
+    spec, _ = load_scenario(path)
+    expensive = {e.fields["event_id"] for e in generate(spec, seed=7) if e.fields["amount"] > 80}
+    assert expensive
+    result = pipemu.replay(path)
+    assert result.passed, result.summary()
+    assert result.events.dead_lettered == len(expensive) and result.events.delivered == 60 - len(expensive)
+    letters = result.ledger.dead_letters
+    assert {result.ledger.keys[i] for d in letters for i in d.event_indexes} == expensive
+    assert {d.condition for d in letters} == {"RetryAttemptsExhausted"}

@@ -289,6 +289,8 @@ class StreamBatchProcessor:
     def _give_up(self, sub: _Sub, condition: str, *, invoked: bool) -> None:
         destination = self.config.on_failure_arn
         now = self.clock.now()
+        # Told first, so whoever reads the destination can already name the records' events.
+        self.observer.on_gave_up(self.config.uuid, sub.records, condition, destination, shard_id=self.shard_id)
         if destination is not None:
             record = self.hooks.failure_record(
                 sub.records,
@@ -307,5 +309,4 @@ class StreamBatchProcessor:
             self.stats.add("records_dead_lettered", len(sub.records), at=now)
         else:
             self.stats.add("records_discarded", len(sub.records), at=now)
-        self.observer.on_gave_up(self.config.uuid, sub.records, condition, destination, shard_id=self.shard_id)
         self.on_checkpoint(sub.records[-1].sequence_number)
