@@ -78,7 +78,7 @@ def figures(result: Any) -> str:
         f"{result.replay.asked}, achieved {result.replay.achieved_rate:.0f}/s; "
         f"time scale {result.time_scale:g}"
         + "".join(f"\nnote: {escape(note)}" for note in result.runtime_notes())
-        + (f"\n{result.cost.summary()}" if result.cost is not None else "")
+        + (f"\n{escape(result.cost.summary())}" if result.cost is not None else "")
         + "".join(f"\nlint {escape(f['rule'])} {f['severity']}: {escape(f['message'])} (see {f['doc']})"
                   for f in getattr(result, "lint", []) if not f["silenced"])
         + "".join(f"\n{escape(line.strip())}" for line in result.iam_notes())

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from emulator.cli_output import fail, make_console
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
         table.add_column("")
         table.add_column("detail")
         for name, ok, detail in rows:
-            table.add_row(name, "[green]ok[/]" if ok else "[red]missing[/]", detail)
+            table.add_row(escape(name), "[green]ok[/]" if ok else "[red]missing[/]", escape(detail))
         make_console().print(table)
         embedded = all(ok for name, ok, _ in rows if name in ("Python", "moto", "boto3", "faker"))
         make_console().print("embedded backend: " + ("ready" if embedded else "NOT ready (see above)"))

@@ -57,7 +57,8 @@ def rows(trials: list[Any], front: list[Any], recommended: Any, budget: float | 
 
 
 def table(title: str, data: list[dict[str, Any]], latency_kind: str) -> Table:
-    out = Table(title=title)
+    """The settings tried, one row each; ``title`` is text (a scenario's name in it is never read as markup)."""
+    out = Table(title=escape(title))
     heads = ["setting", f"p50 ms ({latency_kind})", "p95 ms", "p99 ms", "p99 ms measured", "events/s measured",
              "invocations", "retries", "$ per million", "result"]
     for i, h in enumerate(heads):
@@ -134,7 +135,8 @@ def _tune(console: Any, scenario: Path, vary: list[str], p99_ms: float | None, f
     used_seed = seed if seed is not None else (settings.seed if settings.seed is not None else spec.seed)
     recording = from_recording or _recording(spec, out_dir / "tune-recording.jsonl", seed=used_seed, count=count)
     console.print(f"tune {spec.name}: {len(combos)} combinations of {', '.join(grid.parse_vary(vary))}, "
-                  f"replaying {recording} at {aws_rate:g} x {time_scale:g} events/s (time scale {time_scale:g})")
+                  f"replaying {recording} at {aws_rate:g} x {time_scale:g} events/s (time scale {time_scale:g})",
+                  markup=False)
 
     def progress(trial: Any) -> None:
         done = sum(1 for _ in trials_seen) + 1
@@ -149,7 +151,8 @@ def _tune(console: Any, scenario: Path, vary: list[str], p99_ms: float | None, f
     best = sweep.recommend(trials, p99_ms)
     data = rows(trials, front, best, p99_ms)
     latency_kind = "modelled" if latency == "aws_timing" else "measured"
-    wide = console if console.is_terminal else Console(no_color=console.no_color, width=160, highlight=False)
+    wide = console if console.is_terminal else Console(no_color=console.no_color, width=160, highlight=False,
+                                                       emoji=False)
     wide.print(table(f"{spec.name}: {len(trials)} settings", data, latency_kind))  # a pipe gets all columns
     notes = _notes(latency, trials, time_scale, p99_ms)
     for note in notes:
@@ -162,7 +165,8 @@ def _tune(console: Any, scenario: Path, vary: list[str], p99_ms: float | None, f
     console.print(f"recommended ({_ms(best.p99 if best else None)} ms p99, "
                   f"{best.per_million_usd if best else 0:.4g} $ per million events):", style="bold green")
     console.print(patch, markup=False, highlight=False)
-    console.print(f"written: {out_dir / 'tune.html'}, {out_dir / 'tune.json'}, {out_dir / 'tune-recommendation.yaml'}")
+    console.print(f"written: {out_dir / 'tune.html'}, {out_dir / 'tune.json'}, {out_dir / 'tune-recommendation.yaml'}",
+                  markup=False)
     return 0
 
 
