@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from emulator.errors import ConfigError, WaitTimeout
 from emulator.security import roles
-from emulator.security.encryption import Keys, encrypt_bucket, encrypt_stream, queue_attributes
+from emulator.security.encryption import Keys, encrypt_bucket, encrypt_stream, queue_attributes, table_sse
 from emulator.spec.pipeline import PipelineSpec
 
 LAMBDA_ROLE_NAME = "pipemu-lambda-role"
@@ -232,7 +232,7 @@ class Deployer:
         dynamodb = self._client("dynamodb")
         for name, table in spec.tables.items():
             aws_name = self.name(name)
-            dynamodb.create_table(**table.create_table_kwargs(aws_name))
+            dynamodb.create_table(**table.create_table_kwargs(aws_name), **table_sse(table.encryption, self._keys))
             out.tables[name] = aws_name
         for name, table in spec.tables.items():
 

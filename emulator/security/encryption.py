@@ -69,6 +69,19 @@ def encrypt_bucket(s3: Any, bucket: str, encryption: Encryption | None, keys: Ke
     )
 
 
+def table_sse(encryption: Encryption | None, keys: Keys) -> dict[str, Any]:
+    """CreateTable's SSESpecification: KMS with the AWS managed key (alias/aws/dynamodb) or a customer key
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_SSESpecification.html). Without it
+    DynamoDB still encrypts the table, with an AWS owned key."""
+    if encryption is None:
+        return {}
+    sse: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
+    if encryption.kms is not None:
+        key = keys.key_id(encryption, "dynamodb")
+        sse["KMSMasterKeyId"] = keys.arns.get(key, key)  # the key's ARN, as DescribeTable reports it
+    return {"SSESpecification": sse}
+
+
 def encrypt_stream(kinesis: Any, stream: str, encryption: Encryption | None, keys: Keys) -> bool:
     """Start server-side encryption; True when the stream now goes UPDATING (wait for ACTIVE again)."""
     if encryption is None:

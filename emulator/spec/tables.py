@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from emulator.spec.security import Encryption, LintSpec, check_encryption
 from emulator.spec.validation import Strict, rule_error
 from emulator.spec.yamlsrc import YamlDoc
 
@@ -29,6 +30,14 @@ class TableSpec(Strict):
     key: dict[str, KeyType] = Field(min_length=1, max_length=2)
     stream: StreamView | None = None
     ttl: str | None = Field(None, min_length=1, max_length=_ATTRIBUTE_NAME)
+    # security and lint keys (emulator.spec.security): KMS (AWS managed key) or {kms: alias/NAME}
+    encryption: Encryption | None = None
+    lint: LintSpec | None = None
+
+    @field_validator("encryption")
+    @classmethod
+    def _table_sse(cls, value: Encryption | None) -> Encryption | None:
+        return check_encryption(value, ("KMS",), "a DynamoDB table")
 
     @field_validator("key", mode="before")
     @classmethod

@@ -17,6 +17,9 @@ PIPELINE: dict[str, Any] = {
                 "plain": {}},
     "buckets": {"sse-s3": {"encryption": "AES256"}, "sse-kms": {"encryption": {"kms": "alias/pipemu-test"}}},
     "queues": {"sqs-managed": {"encryption": "SQS"}, "kms-managed": {"encryption": "KMS"}},
+    "tables": {"managed": {"key": {"id": "S"}, "encryption": "KMS"},
+               "custom": {"key": {"id": "S"}, "encryption": {"kms": "alias/pipemu-test"}},
+               "owned": {"key": {"id": "S"}}},
 }
 
 
@@ -58,17 +61,30 @@ def test_encryption_is_deployed_on_every_kind_of_resource(pipemu: Any, tmp_path:
     assert attributes("sqs-managed")["SqsManagedSseEnabled"] == "true"
     assert attributes("kms-managed")["KmsMasterKeyId"] == "alias/aws/sqs"
 
+    dynamodb = pipemu.client("dynamodb")
+
+    def sse(table: str) -> dict[str, Any]:
+        found: dict[str, Any] = dynamodb.describe_table(TableName=deployment.tables[table])["Table"].get(
+            "SSEDescription", {})
+        return found
+
+    assert (sse("managed")["Status"], sse("managed")["SSEType"]) == ("ENABLED", "KMS")
+    assert sse("custom")["KMSMasterKeyArn"] == key_arn
+    assert sse("owned") == {}  # DynamoDB's default: an AWS owned key, not described
+
 
 @pytest.mark.parametrize("section, name, value, message", [
     ("streams", "s", "AES256", "a Kinesis stream cannot use AES256 encryption"),
     ("buckets", "b", "SQS", "a bucket cannot use SQS encryption"),
     ("queues", "q", "AES256", "a queue cannot use AES256 encryption"),
     ("queues", "q", "TLS", "unknown encryption 'TLS'"),
+    ("tables", "t", "AES256", "a DynamoDB table cannot use AES256 encryption"),
     ("streams", "s", {"kms": "my-key"}, "'my-key' is not a KMS key id, ARN or alias"),
 ])
 def test_bad_encryption_names_file_line_and_key(tmp_path: Path, section: str, name: str, value: Any,
                                                 message: str) -> None:
-    path = _write(tmp_path, {"pipeline": "p", section: {name: {"encryption": value}}})
+    body: dict[str, Any] = {"encryption": value, **({"key": {"id": "S"}} if section == "tables" else {})}
+    path = _write(tmp_path, {"pipeline": "p", section: {name: body}})
     with pytest.raises(ConfigError) as info:
         load_pipeline(path)
     error = info.value
