@@ -30,6 +30,7 @@ from emulator.cost.measure import RunMeter
 from emulator.deploy import Deployer, Deployment
 from emulator.errors import ConfigError, HarnessError, RunInterrupted, WaitTimeout
 from emulator.esm.streams.dynamodb_events import ledger_key as dynamodb_ledger_key
+from emulator.esm.streams.dynamodb_events import record_identity as dynamodb_record_identity
 from emulator.esm.streams.records import StreamRecord
 from emulator.expect.agreement import dead_lettered_events, ledger_agreement
 from emulator.expect.checks import check
@@ -92,9 +93,7 @@ class _Observer:
         for r in records:
             table_key = dynamodb_ledger_key(r, self._correlate)
             if table_key is not None:  # a DynamoDB stream record: known by its image's correlate field or keys
-                found = self._ledger.index_of(table_key) if table_key else None
-                if found is not None:
-                    action(found)
+                self._table_record(r, table_key, action)
                 continue
             identity = kinesis_identity(stream, shard_id, r.sequence_number) if shard_id else f"sqs:{r.sequence_number}"
             index = self._ledger.by_identity(identity)
@@ -104,6 +103,22 @@ class _Observer:
                 self._ledger.when_identified(identity, action)
             else:
                 action(index)
+
+    def _table_record(self, record: StreamRecord, table_key: str, action: Callable[[int], None]) -> None:
+        """A DynamoDB stream record's event: by the correlate field of its image (or the keys a REMOVE removed),
+        else by the image itself, as a table source names the events it writes."""
+        found = self._ledger.index_of(table_key) if table_key else None
+        if found is not None:
+            action(found)
+            return
+        identity = dynamodb_record_identity(record)
+        if identity is None:
+            return
+        found = self._ledger.by_identity(identity)
+        if found is not None:
+            action(found)
+        elif not table_key:  # written by a table source, whose put may not have returned yet
+            self._ledger.when_identified(identity, action)
 
     def _by_body(self, data: bytes) -> int | None:
         try:
@@ -138,7 +153,12 @@ class _Observer:
         stream = self.routes.get(mapping_uuid, ("", ""))[1]
         for r in records:
             table_key = dynamodb_ledger_key(r, self._correlate)
+            if table_key is None:
+                continue
             index = self._ledger.index_of(table_key) if table_key else None
+            identity = dynamodb_record_identity(r) if index is None else None
+            if identity is not None:
+                index = self._ledger.by_identity(identity)
             if index is not None:
                 self._ledger.locate(index, shard_id, r.sequence_number, stream=stream)
 

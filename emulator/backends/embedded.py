@@ -32,6 +32,7 @@ from emulator.backends.base import (
 from emulator.backends.log_shipper import LogShipper
 from emulator.backends.moto_seams import (
     docker_free,
+    dynamodb_streams,
     esm_control,
     http_server,
     iam_authorize,
@@ -248,7 +249,9 @@ class EmbeddedBackend:
         self.esm = EsmManager(
             lambda_client=self.client("lambda"),
             clients=self.client,
-            readers={"kinesis": kinesis_store.InProcessShardSource},  # same answers as GetRecords, without HTTP
+            # same answers as GetRecords, without HTTP
+            readers={"kinesis": kinesis_store.InProcessShardSource,
+                     "dynamodb": dynamodb_streams.InProcessDynamoDBStreamSource},
             invoker=invoker,
             sink=Boto3FailureSink(self.client),
             clock=self.clock,
@@ -258,6 +261,7 @@ class EmbeddedBackend:
         )
         esm_control.install(self.esm.notify)
         kinesis_store.install(lambda _arn, _shards: self._wake_pollers())  # pollers wake on put, not on a timer
+        dynamodb_streams.install(lambda _arn: self._wake_pollers())
         s3_arrivals.install(self._on_s3_put)
         if self.audit is not None:
             iam_authorize.install(self.audit.decide)  # each function's calls under its own role
@@ -288,6 +292,7 @@ class EmbeddedBackend:
                 self.esm.stop(timeout_s=left(15.0))
             esm_control.uninstall()
             kinesis_store.uninstall()
+            dynamodb_streams.uninstall()
             server_dispatch.uninstall()
             service_models.uninstall()
             docker_free.uninstall()

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from boto3.dynamodb.types import TypeSerializer
 
+from emulator.esm.streams.dynamodb_events import image_identity, json_default
 from emulator.observe.ledger import Ledger
 from emulator.replay.generate import GeneratedEvent
 from emulator.spec.tables import TableSpec, TableWritesSpec
@@ -30,7 +31,7 @@ _SERIALIZER = TypeSerializer()
 def removed_key(keys: dict[str, Any]) -> str:
     """The ledger key of a delete event: the deleted item's keys in DynamoDB JSON, as its REMOVE record names
     them (``esm.streams.dynamodb_events.stream_record`` writes the same text)."""
-    return "removed:" + json.dumps(keys, sort_keys=True, default=str)
+    return "removed:" + json.dumps(keys, sort_keys=True, default=json_default)
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
@@ -62,6 +63,7 @@ class TableWrite:
     operation: Operation
     keys: dict[str, Any]  # DynamoDB JSON
     attributes: dict[str, Any]  # DynamoDB JSON, key attributes left out
+    image: dict[str, Any] | None = None  # the item after the write (None after a delete)
 
 
 class TableWritePlanner:
@@ -75,7 +77,7 @@ class TableWritePlanner:
         self._weights = [ops.put, ops.update, ops.delete]
         self._rng = random.Random(f"{seed}:table-writes")
         self._live: list[dict[str, Any]] = []
-        self._live_text: set[str] = set()
+        self._images: dict[str, dict[str, Any]] = {}  # keys (as text) -> the item as the planned writes left it
 
     def plan(self, event: GeneratedEvent) -> TableWrite:
         operation = self._rng.choices(self._choices, self._weights)[0]
@@ -83,16 +85,19 @@ class TableWritePlanner:
         if operation != "put" and self._live:
             at = self._rng.randrange(len(self._live))
             keys = self._live[at]
+            text = json.dumps(keys, sort_keys=True, default=json_default)
             if operation == "delete":
                 self._live.pop(at)
-                self._live_text.discard(json.dumps(keys, sort_keys=True, default=str))
-            return TableWrite(operation, keys, attributes)
+                self._images.pop(text, None)
+                return TableWrite(operation, keys, attributes)
+            image = self._images[text] = {**self._images[text], **attributes}
+            return TableWrite(operation, keys, attributes, dict(image))
         keys = {name: key_attribute(event.fields.get(name, ""), kind) for name, kind in self._table.key.items()}
-        text = json.dumps(keys, sort_keys=True, default=str)
-        if text not in self._live_text:
+        text = json.dumps(keys, sort_keys=True, default=json_default)
+        if text not in self._images:
             self._live.append(keys)
-            self._live_text.add(text)
-        return TableWrite("put", keys, attributes)
+        image = self._images[text] = {**keys, **attributes}
+        return TableWrite("put", keys, attributes, dict(image))
 
 
 class TableProducer:
@@ -121,6 +126,8 @@ class TableProducer:
             self._write(write)
             self.written[write.operation] += 1
             ledger.mark_sent(index, started)
+            if write.image is not None:  # what its stream record's new image will be: the event's identity
+                ledger.identify(index, image_identity(write.image))
         return 0
 
     def _write(self, write: TableWrite) -> None:

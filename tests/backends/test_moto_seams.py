@@ -54,7 +54,9 @@ def test_esm_control_seam() -> None:
     # a table's stream: moto delivers to its wired mappings and then empties the shard (renumbering records)
     from moto.dynamodb.models.table import StreamShard, Table
     assert "lambda_event_source_mappings" in inspect.getsource(Table.__init__)
-    assert "lambda_event_source_mappings" in inspect.getsource(StreamShard.add)
+    from emulator.backends.moto_seams import dynamodb_streams
+    add = dynamodb_streams._original or StreamShard.add  # moto's own, also while an embedded backend runs
+    assert "lambda_event_source_mappings" in inspect.getsource(add)
     table_source = inspect.getsource(Table)
     assert "self.latest_stream_label" in table_source and "self.table_arn =" in table_source
     source = inspect.getsource(EventSourceMapping.__init__)
@@ -270,3 +272,19 @@ def test_server_dispatch_seam() -> None:
 
     assert params(backends.list_of_moto_modules) == []
     assert "backends.list_of_moto_modules()" in inspect.getsource(werkzeug_app.DomainDispatcherApplication)
+
+
+def test_dynamodb_streams_seam() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+
+    from emulator.backends.moto_seams import dynamodb_streams
+    assert params(dynamodb_streams._original or StreamShard.add) == ["self", "old", "new"]
+    shard_source = inspect.getsource(StreamShard)
+    for attribute in ("self.items", "self.id", "self.starting_sequence_number", "self.table"):
+        assert attribute in shard_source, attribute
+    assert "self.record" in inspect.getsource(StreamRecord.__init__) and params(StreamRecord.to_json) == ["self"]
+    table_source = inspect.getsource(Table)
+    for attribute in ("self.stream_shard", "self.latest_stream_label", "self.table_arn"):
+        assert attribute in table_source, attribute
+    assert "ResourceNotFoundException" in inspect.getsource(DynamoDBBackend.get_table)

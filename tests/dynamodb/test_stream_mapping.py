@@ -63,3 +63,40 @@ def test_insert_modify_remove_reach_the_function_in_aws_shape(pipemu) -> None:
     assert wait_for("the mapping's result", lambda: pipemu.client("lambda").get_event_source_mapping(
         UUID=response["UUID"])["LastProcessingResult"], lambda r: r == "OK", 10)
     assert mapping["EventSourceArn"] == stream_arn
+
+
+def test_the_in_process_reader_answers_as_the_api_does(pipemu) -> None:
+    import pytest
+
+    from emulator.backends.moto_seams.dynamodb_streams import InProcessDynamoDBStreamSource
+    from emulator.esm.streams.dynamodb_source import Boto3DynamoDBStreamSource
+    from emulator.esm.streams.kinesis_source import StreamGone
+
+    arn = _table(pipemu, "reads")
+    ddb = pipemu.client("dynamodb")
+    ddb.put_item(TableName="reads", Item={"pk": {"S": "a"}, "b": {"B": b"\x00\x01"}})
+    ddb.update_item(TableName="reads", Key={"pk": {"S": "a"}}, UpdateExpression="SET n = :v",
+                    ExpressionAttributeValues={":v": {"N": "2"}})
+    ddb.delete_item(TableName="reads", Key={"pk": {"S": "a"}})
+    api, local = Boto3DynamoDBStreamSource(pipemu.client("dynamodbstreams"), arn), InProcessDynamoDBStreamSource(arn)
+    assert api.shard_ids() == local.shard_ids()
+    [shard] = local.shard_ids()
+
+    def everything(source, **position) -> list:
+        records, _, behind = source.read(source.open(shard, **position), 100)
+        assert behind == 0
+        return [(r.sequence_number, r.partition_key, json.loads(r.data)) for r in records]
+
+    from_api = everything(api, position="TRIM_HORIZON")
+    assert len(from_api) == 3 and everything(local, position="TRIM_HORIZON") == from_api
+    arrivals = [r.arrival for source in (api, local)
+                for r in source.read(source.open(shard, position="TRIM_HORIZON"), 100)[0]]
+    assert all(abs(a - b) < 0.002 for a, b in zip(arrivals[:3], arrivals[3:], strict=True)), arrivals
+    first = from_api[0][0]
+    assert everything(local, position="TRIM_HORIZON", after_sequence=first) == from_api[1:]
+    assert everything(local, position="LATEST") == [] == everything(api, position="LATEST")
+    records, iterator, _ = local.read(local.open(shard, position="TRIM_HORIZON"), 2)
+    assert len(records) == 2 and [r.sequence_number for r in local.read(iterator, 100)[0]] == [from_api[2][0]]
+    ddb.delete_table(TableName="reads")
+    with pytest.raises(StreamGone):
+        local.shard_ids()

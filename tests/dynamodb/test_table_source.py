@@ -152,3 +152,15 @@ def test_records_given_up_on_are_dead_lettered_to_their_events(pipemu, tmp_path:
     letters = result.ledger.dead_letters
     assert {result.ledger.keys[i] for d in letters for i in d.event_indexes} == expensive
     assert {d.condition for d in letters} == {"RetryAttemptsExhausted"}
+
+
+def test_processed_by_knows_table_events_by_what_they_wrote(pipemu, tmp_path: Path) -> None:
+    # No correlate field: a put or update is known by the image it wrote, a delete by the keys it removed.
+    path = _project(tmp_path, SCENARIO.replace("  delivered: {bucket: out, correlate: event_id}\n",
+                                               "  delivered: {processed_by: copy}\n"))
+    (tmp_path / "handlers" / "app.py").write_text("def handler(event, context):\n    return None\n")
+    (tmp_path / "pipeline.yaml").write_text(textwrap.dedent(PIPELINE).replace(
+        "    filters: [{eventName: [INSERT, MODIFY]}]\n", ""))
+    result = pipemu.replay(path)
+    assert result.passed, result.summary()
+    assert result.events.delivered == 60 and result.events.filtered == 0

@@ -116,17 +116,20 @@ def stream_record(record: Mapping[str, Any]) -> StreamRecord:
     seconds) as the ordered-stream algorithm carries it."""
     dynamodb = dict(record["dynamodb"])
     created = dynamodb.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime) and created.tzinfo is None:  # moto's own objects hold naive UTC times
+        created = created.replace(tzinfo=UTC)
     arrival = created.timestamp() if isinstance(created, datetime) else float(created or 0.0)
     dynamodb.pop("ApproximateCreationDateTime", None)
     dynamodb.pop("SizeBytes", None)  # computed again as AWS does (moto's is the JSON's length)
     body = {"eventID": str(record.get("eventID") or uuid.uuid4().hex), "eventName": str(record["eventName"]),
             "dynamodb": dynamodb}
-    keys = json.dumps(dynamodb.get("Keys", {}), sort_keys=True, default=str)
-    return StreamRecord(str(dynamodb["SequenceNumber"]), keys, json.dumps(body, default=_json_bytes).encode(),
+    keys = json.dumps(dynamodb.get("Keys", {}), sort_keys=True, default=json_default)
+    return StreamRecord(str(dynamodb["SequenceNumber"]), keys, json.dumps(body, default=json_default).encode(),
                         arrival)
 
 
-def _json_bytes(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """Binary attribute values (bytes from boto3) as the base64 text DynamoDB JSON carries on the wire."""
     if isinstance(value, bytes | bytearray):
         import base64
 
@@ -228,6 +231,22 @@ def ledger_key(record: StreamRecord, correlate: str | None) -> str | None:
     return str(inner) if kind in ("S", "N") else json.dumps(inner, sort_keys=True)
 
 
+def image_identity(image: dict[str, Any]) -> str:
+    """An item's identity by its whole content: how a ``table/NAME`` scenario source names the event whose write
+    produced this new image, when no correlate field says more (``processed_by`` ends)."""
+    return "dynamodb-image:" + json.dumps(image, sort_keys=True, default=json_default)
+
+
+def record_identity(record: StreamRecord) -> str | None:
+    """The identity of the write behind a DynamoDB stream record: its new image's (``image_identity``) or, for
+    a REMOVE, the keys it removed. None without a new image (KEYS_ONLY and OLD_IMAGE streams)."""
+    body = json.loads(record.data)
+    if body["eventName"] == "REMOVE":
+        return "removed:" + record.partition_key
+    image = body["dynamodb"].get("NewImage")
+    return image_identity(image) if isinstance(image, dict) else None
+
+
 class DynamoDBHooks:
     """The DynamoDB Streams parts of the ordered-stream algorithm (``streams.batch.StreamHooks``)."""
 
@@ -257,11 +276,14 @@ __all__ = [
     "DynamoDBHooks",
     "attribute_size",
     "event_record",
+    "image_identity",
     "iso_s",
     "item_keys",
     "item_size",
+    "json_default",
     "ledger_key",
     "on_failure_record",
+    "record_identity",
     "size_bytes",
     "stream_record",
 ]
