@@ -90,11 +90,18 @@ def test_function_calls_are_authorised_by_service_with_aws_error_shapes(pipemu: 
     assert f"sns:Publish on resource: {topic}" in published["message"]
     described = _denied(lambda: _as_function(pipemu, "kinesis").describe_stream(StreamName="clicks"))
     assert described["code"] == "AccessDeniedException" and "kinesis:DescribeStream" in described["message"]
+    pipemu.client("dynamodb").create_table(
+        TableName="items", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    batch = _denied(lambda: _as_function(pipemu, "dynamodb").batch_write_item(
+        RequestItems={"items": [{"PutRequest": {"Item": {"k": {"S": "1"}}}}]}))
+    assert f"dynamodb:BatchWriteItem on resource: arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/items " in (
+        batch["message"])
 
     records = [(r.action, r.outcome) for r in pipemu.backend.audit.records()]
     assert records == [("s3:PutObject", "allowed"), ("kinesis:PutRecord", "allowed"), ("s3:PutObject", "denied"),
                        ("s3:PutObject", "denied"), ("sqs:SendMessage", "denied"), ("sns:Publish", "denied"),
-                       ("kinesis:DescribeStream", "denied")]
+                       ("kinesis:DescribeStream", "denied"), ("dynamodb:BatchWriteItem", "denied")]
 
 
 def test_report_mode_allows_and_records_the_would_be_denial(pipemu: Any) -> None:

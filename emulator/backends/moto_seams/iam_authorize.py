@@ -85,6 +85,15 @@ def _param(handler: Any, *names: str) -> str | None:
     return None
 
 
+def _batch_table(handler: Any) -> str | None:
+    """BatchWriteItem/BatchGetItem name their tables in RequestItems (authorised per table; the first here)."""
+    try:
+        items = handler._get_param("RequestItems")
+    except Exception:
+        return None
+    return next(iter(items), None) if isinstance(items, dict) else None
+
+
 def _resource(service: str, handler: Any, given: str, account: str, region: str) -> str:
     """The ARN IAM authorises for this request; moto computes it only for S3, SQS, IAM and STS."""
     if given != "*":
@@ -94,7 +103,7 @@ def _resource(service: str, handler: Any, given: str, account: str, region: str)
         arn, name = _param(handler, "StreamARN"), _param(handler, "StreamName")
         return arn or (f"{prefix}:stream/{name}" if name else "*")
     if service == "dynamodb":
-        arn, name = _param(handler, "StreamArn"), _param(handler, "TableName")
+        arn, name = _param(handler, "StreamArn"), _param(handler, "TableName") or _batch_table(handler)
         return arn or (f"{prefix}:table/{name}" if name else "*")
     if service == "sns":
         return _param(handler, "TopicArn", "TargetArn") or "*"
