@@ -659,8 +659,10 @@ STALL_NOTE_MS = 50.0  # scheduling delay beyond which a missed latency budget is
 
 
 def _stall_noted(result: ExpectationResult, stall: dict[str, float]) -> ExpectationResult:
-    """A latency budget missed while the host stalled says so, with the harness's own scheduling delay."""
-    if result.passed or not result.name.startswith("latency") or stall["max_ms"] < STALL_NOTE_MS:
+    """A latency budget (events' or executions' durations) missed while the host stalled says so, with the
+    harness's own scheduling delay."""
+    budget = result.name.startswith(("latency", "executions.duration"))
+    if result.passed or not budget or stall["max_ms"] < STALL_NOTE_MS:
         return result
     note = (f"the host stalled during the run: the harness's 10 ms sleeps overslept by up to {stall['max_ms']:g} ms "
             f"(p99 {stall['p99_ms']:g} ms); the machine was busy, which delays the pipeline as much")
