@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from verdicts import held
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -13,7 +14,7 @@ SCENARIOS = ROOT / "scenarios"
 
 def test_clickstream_smoke_delivers_every_event(pipemu) -> None:
     result = pipemu.replay(SCENARIOS / "clickstream-smoke.yaml")
-    assert result.passed, result.summary()
+    assert held(result), result.summary()
     assert result.events.sent == 1000
     assert result.events.delivered == 1000
     assert result.events.lost == 0 and result.events.dead_lettered == 0
@@ -21,7 +22,7 @@ def test_clickstream_smoke_delivers_every_event(pipemu) -> None:
 
 def test_powertools_batch_processor_dead_letters_the_poison_orders(pipemu) -> None:
     result = pipemu.replay(SCENARIOS / "orders-powertools.yaml")
-    assert result.passed, result.summary()
+    assert held(result), result.summary()
     poison = [i for i in range(result.events.sent) if result.ledger.fate(i) == "dead_lettered"]
     assert poison, "the scenario's weights make some orders poison"
     # every order that is not delivered was dead-lettered; nothing vanished
@@ -66,7 +67,7 @@ def test_counts_are_overridable_and_reports_are_written(pipemu, tmp_path: Path, 
 def test_chaos_scenario_dead_letters_exactly_the_poison_records(pipemu) -> None:
     # burst traffic, poison records, duplicates, a flaky handler and a throttled producer
     result = pipemu.replay(SCENARIOS / "clickstream-chaos.yaml")
-    assert result.passed, result.summary()
+    assert held(result), result.summary()
     poison = {i for i, fault in result.ledger.faulty.items() if fault.startswith("poison")}
     dead = {i for i in range(result.events.sent) if result.ledger.fate(i) == "dead_lettered"}
     assert poison and dead == poison
@@ -77,12 +78,12 @@ def test_chaos_scenario_dead_letters_exactly_the_poison_records(pipemu) -> None:
 def test_several_sources_in_one_run_all_arrive(pipemu) -> None:
     # Kinesis (ramp), SQS (constant) and S3 uploads through bucket notifications, side by side
     result = pipemu.replay(SCENARIOS / "multi-source.yaml")
-    assert result.passed, result.summary()
+    assert held(result), result.summary()
     assert result.events.sent == 430 and result.events.delivered == 430
     assert "+" in result.replay.asked  # the asked rates of all three sources
 
 
 def test_custom_providers_and_payload_size_reach_the_outputs(pipemu) -> None:
     result = pipemu.replay(SCENARIOS / "clickstream-custom-data.yaml", count=200)
-    assert result.passed, result.summary()
+    assert held(result), result.summary()
     assert result.events.delivered == 200
