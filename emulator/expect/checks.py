@@ -55,7 +55,7 @@ def _delivered(
     problems = [f"{target - counts.delivered} missing"] if counts.delivered < target else []
     if len(spec.ends) > 1:
         problems.append("reached: " + ", ".join(f"{label} {n}" for label, n in ledger.reached_counts().items()))
-    hint = _nothing_reached_hint(spec, ledger, counts, processed or {})
+    hint = _nothing_reached_hint(spec, counts, processed or {})
     return ExpectationResult(
         name="delivered",
         passed=counts.delivered >= target and counts.lost == 0,
@@ -66,7 +66,7 @@ def _delivered(
     )
 
 
-def _nothing_reached_hint(spec: DeliveredSpec, ledger: Ledger, counts: FateCounts, processed: dict[str, int]) -> str:
+def _nothing_reached_hint(spec: DeliveredSpec, counts: FateCounts, processed: dict[str, int]) -> str:
     """When the functions processed events but none reached the declared ends, the ends are likely wrong: say
     which function processed how many, and suggest ``processed_by``."""
     if counts.delivered or not counts.lost or any(e.kind == "processed_by" for e in spec.ends):

@@ -81,9 +81,16 @@ BUCKET = {"bucket": "out", "correlate": "id"}
 
 
 def test_nothing_reached_but_processed_suggests_processed_by_the_busiest_function() -> None:
-    result = delivered_result(BUCKET, ledger_for(BUCKET, 4), processed={"idle": 0, "a": 1, "b": 3})
+    result = delivered_result(BUCKET, ledger_for(BUCKET, 4), processed={"idle": 0, "z": 1, "b": 3})
     assert result.detail == ("4 missing; 3 events were processed by b successfully but none reached s3://out: "
                              "did you mean `processed_by: b`?")
+
+
+def test_the_hint_names_every_end_nothing_reached() -> None:
+    spec = {"ends": [BUCKET, {"queue": "q", "correlate": "id"}], "mode": "any"}
+    result = delivered_result(spec, ledger_for(spec, 2), processed={"f": 2})
+    assert result.detail.endswith("2 events were processed by f successfully but none reached s3://out or queue q: "
+                                  "did you mean `processed_by: f`?")
 
 
 @pytest.mark.parametrize(
