@@ -188,6 +188,8 @@ def _function_table(data: dict[str, Any]) -> str:
 def _mapping_table(data: dict[str, Any]) -> str:
     mappings = model.mapping(data, "mappings")
     keys = ["invocations", "records_succeeded", *model.BATCH_KINDS, *model.RECORD_KINDS]
+    if any(isinstance(s, dict) and s.get("windows_closed") for s in mappings.values()):
+        keys.append("windows_closed")  # tumbling windows whose final invocation succeeded
     rows = [
         f"<tr><td><code>{_e(uuid)}</code></td>"
         + "".join(f'<td class="num">{_e(f"{model.num(s.get(k)) or 0:g}")}</td>' for k in keys)

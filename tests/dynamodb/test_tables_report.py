@@ -15,3 +15,9 @@ def test_report_lists_tables_with_final_count_and_samples() -> None:
 
 def test_no_tables_no_section() -> None:
     assert "DynamoDB tables" not in render_html({"tables": {}})
+
+
+def test_mappings_with_tumbling_windows_show_the_windows_closed() -> None:
+    html = render_html({"mappings": {"table/orders -> rollup": {"invocations": 4, "windows_closed": 3}}})
+    assert "<th class=\"num\">windows closed</th>" in html and '<td class="num">3</td>' in html
+    assert "windows closed" not in render_html({"mappings": {"stream/s -> f": {"invocations": 4}}})
