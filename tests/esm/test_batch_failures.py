@@ -248,3 +248,55 @@ def test_bisect_with_a_whole_batch_error_gives_up_each_poison_record_alone() -> 
         ("3", "3", 1),
     ]
     assert r.checkpoints == ["1", "2", "3", "4"]
+
+
+def test_bisect_splits_at_the_second_record_when_it_is_the_lowest_failed() -> None:
+    # GIVEN record 2 failing once, reported; bisect on and MaximumRetryAttempts 0
+    r = run(Flaky({2: 1}), records(4), max_retry_attempts=0, bisect_on_error=True)
+    # THEN record 1 is checkpointed and the batch split there: 2..4 next, not a halving of it
+    assert r.calls == [[1, 2, 3, 4], [2, 3, 4]]
+    assert r.checkpoints == ["1", "4"] and r.sink.sent == []
+    assert (r.stats.bisects, r.stats.retries) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        (Flaky({2: 1}, raises=True), ["PROBLEM: Function call failed", "OK"]),
+        (Flaky({2: 1}), ["OK"]),  # a partial batch response is not a function error
+    ],
+)
+def test_last_processing_result_follows_each_invocation(function: Flaky, expected: list[str]) -> None:
+    results: list[str] = []
+    processor = StreamBatchProcessor(
+        MappingConfig(
+            uuid="u-1", function_arn=FN, event_source_arn=STREAM, kind="kinesis", enabled=True, batch_size=10,
+            window_s=0, starting_position="TRIM_HORIZON", report_batch_item_failures=not function.raises,
+        ),
+        shard_id="shardId-000000000000", region="us-east-1", role_arn="arn:aws:iam::123456789012:role/r",
+        invoker=ScriptedInvoker(function), sink=RecordingSink(), clock=FakeClock(), stats=MappingStats(),
+        observer=RecordingObserver(), stop=threading.Event(), on_checkpoint=lambda seq: None,
+        on_result=results.append,
+    )
+    assert processor.process(records(3))
+    assert results == expected
+
+
+def test_stop_ends_the_backoff_between_retries() -> None:
+    class StoppingClock(FakeClock):
+        def wait(self, seconds: float, event: threading.Event | None = None) -> bool:
+            stop.set()  # the mapping is disabled during the backoff
+            return super().wait(seconds, event)
+
+    stop, clock = threading.Event(), StoppingClock()
+    processor = StreamBatchProcessor(
+        MappingConfig(
+            uuid="u-1", function_arn=FN, event_source_arn=STREAM, kind="kinesis", enabled=True, batch_size=10,
+            window_s=0, starting_position="TRIM_HORIZON", max_retry_attempts=5,
+        ),
+        shard_id="shardId-000000000000", region="us-east-1", role_arn="arn:aws:iam::123456789012:role/r",
+        invoker=ScriptedInvoker(unhandled), sink=RecordingSink(), clock=clock, stats=MappingStats(),
+        observer=RecordingObserver(), stop=stop, on_checkpoint=lambda seq: None,
+    )
+    assert processor.process(records(1)) is False
+    assert clock.waits == []  # the wait ended at once instead of sleeping through the backoff

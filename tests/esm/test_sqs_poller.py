@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from esm_fakes import RecordingObserver, ok, returns, unhandled
+from waiting import wait_for
 
 from emulator.clock import FakeClock, ScaledClock
 from emulator.esm.core.config import MappingConfig
@@ -116,9 +117,11 @@ class Function:
     respond: Callable[[list[dict[str, Any]]], InvokeOutcome] = ok
     calls: list[list[str]] = field(default_factory=list)
     counts: list[list[str]] = field(default_factory=list)
+    arns: list[str] = field(default_factory=list)
 
     def invoke(self, function_arn: str, payload: bytes) -> InvokeOutcome:
         records = json.loads(payload)["Records"]
+        self.arns.append(function_arn)
         self.calls.append([r["body"] for r in records])
         self.counts.append([r["attributes"]["ApproximateReceiveCount"] for r in records])
         return self.respond(records)
@@ -134,7 +137,9 @@ def config(**overrides: Any) -> MappingConfig:
     return MappingConfig(**(base | overrides))
 
 
-def poller(queue: FakeQueue, fn: Function, **overrides: Any) -> tuple[SqsMappingPoller, RecordingObserver]:
+def poller(
+    queue: FakeQueue, fn: Function, *, idle_poll_s: float | None = None, **overrides: Any
+) -> tuple[SqsMappingPoller, RecordingObserver]:
     observer = RecordingObserver()
     p = SqsMappingPoller(
         config(**overrides),
@@ -144,6 +149,7 @@ def poller(queue: FakeQueue, fn: Function, **overrides: Any) -> tuple[SqsMapping
         region="us-east-1",
         observer=observer,
         stats=MappingStats(),
+        **({} if idle_poll_s is None else {"idle_poll_s": idle_poll_s}),
     )
     return p, observer
 
@@ -704,3 +710,392 @@ def test_fifo_messages_are_known_by_message_id_not_sequence_number() -> None:
     run_once(p)
     [record] = observer.processed
     assert record.sequence_number == mid and record.partition_key == "g"
+
+
+# -- found by mutation testing: what the poller does at its edges ------------------------------------------------
+class CompressedClock(FakeClock):
+    """A fake clock at time scale 100: SQS counts visibility in wall seconds, so the queue's own 10 s timeout
+    lasts 1000 emulated seconds and the poller must hand messages back itself."""
+
+    @property
+    def scale(self) -> float:
+        return 100.0
+
+
+class HookedClock(FakeClock):
+    """A fake clock that calls ``on_wait(seconds, event)`` at each wait, before the wait advances it."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        super().__init__()
+        self._scale = scale
+        self.on_wait: Callable[[float, threading.Event | None], None] = lambda seconds, event: None
+
+    @property
+    def scale(self) -> float:
+        return self._scale
+
+    def wait(self, seconds: float, event: threading.Event | None = None) -> bool:
+        self.on_wait(seconds, event)
+        return super().wait(seconds, event)
+
+
+@dataclass
+class Vanishing(FakeQueue):
+    """A queue that can be deleted under the mapping: every call raises QueueGone once ``gone``."""
+
+    gone: bool = False
+
+    def _exists(self) -> None:
+        if self.gone:
+            raise QueueGone(QUEUE)
+
+    def info(self) -> QueueInfo:
+        self._exists()
+        return super().info()
+
+    def receive(self, max_messages: int) -> list[SqsMessage]:
+        self._exists()
+        return super().receive(max_messages)
+
+    def delete(self, receipt_handles: Sequence[str]) -> None:
+        self._exists()
+        super().delete(receipt_handles)
+
+    def outstanding(self) -> int:
+        self._exists()
+        return super().outstanding()
+
+
+class StaleCounts(FakeQueue):
+    """SQS's ApproximateNumberOfMessages* lag behind: this queue reports none while it still holds messages."""
+
+    def outstanding(self) -> int:
+        return 0
+
+
+def test_the_function_is_invoked_by_the_mapping_s_function_arn() -> None:
+    queue = FakeQueue(FakeClock())
+    queue.send("a")
+    fn = Function()
+    p, _ = poller(queue, fn)
+    run_once(p)
+    assert fn.arns == [FN]
+
+
+def test_failed_items_return_on_the_emulated_clock_when_the_queue_counts_wall_seconds() -> None:
+    # GIVEN time scale 100 and a batch whose second item fails on its first receive
+    clock = CompressedClock()
+    queue = FakeQueue(clock, visibility=10)
+    queue.send("ok")
+    queue.send("bad")
+    fn = Function(fail_ids(lambda r: r["body"] == "bad" and r["attributes"]["ApproximateReceiveCount"] == "1"))
+    p, _ = poller(queue, fn, **RBIF)
+    assert run_once(p) == ["ok", "bad"]
+    # THEN the failed item alone is visible again 10 emulated seconds after its receive
+    clock.advance(9.9)
+    assert run_once(p) == []
+    clock.advance(0.1)
+    assert run_once(p) == ["bad"] and fn.counts[-1] == ["2"]
+    assert queue.messages == []
+
+
+def test_a_batch_throttled_until_its_visibility_timeout_returns_on_the_emulated_clock() -> None:
+    # GIVEN time scale 100 and a function throttled for as long as the 3 s visibility timeout lasts
+    clock = CompressedClock()
+    queue = FakeQueue(clock, visibility=3)
+    queue.send("a")
+    received = clock.now()
+    throttled = InvokeOutcome(payload=b"", function_error=None, status_code=429, invoked=False)
+    fn = Function(lambda _: throttled)
+    p, _ = poller(queue, fn)
+    assert run_once(p) == ["a"] and p.stats.invocations == 0
+    # THEN the message is handed back and received again 3 emulated seconds after its first receive
+    fn.respond = ok
+    clock.advance(received + 2.9 - clock.now())
+    assert run_once(p) == []
+    clock.advance(0.1)
+    assert run_once(p) == ["a"] and fn.counts[-1] == ["2"]
+
+
+def test_stop_ends_the_wait_between_throttled_invocations() -> None:
+    clock = HookedClock()
+    queue = FakeQueue(clock)
+    queue.send("a")
+    throttled = InvokeOutcome(payload=b"", function_error=None, status_code=429, invoked=False)
+    p, _ = poller(queue, Function(lambda _: throttled))
+    clock.on_wait = lambda seconds, event: p.stop()  # the mapping is stopped during the first backoff
+    run_once(p)
+    assert clock.waits == [] and p.stats.throttles == 2
+
+
+def test_a_batch_in_flight_keeps_the_poller_busy_after_its_queue_is_deleted() -> None:
+    # GIVEN a batch running when its queue is deleted
+    queue = Vanishing(FakeClock())
+    queue.send("a")
+    p, _ = poller(queue, Function())
+    since = time.monotonic()
+    batch = p.gather()
+    queue.gone = True
+    # WHEN a receive finds the queue gone
+    assert p.gather() == []
+    # THEN the poller is busy until the batch has settled
+    assert not p.idle_since(since)
+    p.process(batch)
+    assert p.idle_since(since) and p.errors == []
+
+
+def test_messages_gathered_in_a_window_keep_the_poller_busy_when_the_queue_vanishes() -> None:
+    clock = HookedClock()
+    queue = Vanishing(clock)
+    queue.send("a")
+    p, _ = poller(queue, Function(), window_s=5)
+    since = time.monotonic()
+    idle: list[bool] = []
+
+    def deleted_during_the_window(seconds: float, event: threading.Event | None) -> None:
+        queue.gone = True
+        idle.append(p.idle_since(since))
+
+    clock.on_wait = deleted_during_the_window
+    assert run_once(p) == ["a"]
+    assert len(idle) > 1 and not any(idle)
+
+
+def test_not_idle_while_a_receive_is_under_way() -> None:
+    seen: list[bool] = []
+
+    class Watched(FakeQueue):
+        def receive(self, max_messages: int) -> list[SqsMessage]:
+            seen.append(p.idle_since(since))
+            return super().receive(max_messages)
+
+    queue = Watched(FakeClock())
+    p, _ = poller(queue, Function())
+    since = time.monotonic()
+    assert run_once(p) == [] and p.idle_since(since)
+    queue.send("a")  # the next receive will bring it
+    assert run_once(p) == ["a"]
+    assert seen == [False, False]
+
+
+def test_a_receive_that_started_at_the_instant_asked_about_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import emulator.esm.sqs.poller as module
+
+    monkeypatch.setattr(module, "time", type("Frozen", (), {"monotonic": staticmethod(lambda: 100.0)}))
+    p, _ = poller(FakeQueue(FakeClock()), Function())
+    assert run_once(p) == [] and p.idle_since(100.0)
+
+
+def test_stale_queue_counts_do_not_end_the_wait_for_a_batch_in_flight() -> None:
+    # GIVEN a queue whose approximate counts say empty, and a batch that fails while a receive comes back empty
+    clock = FakeClock()
+    queue = StaleCounts(clock, visibility=5)
+    queue.send("a")
+    fn = Function(unhandled)
+    p, _ = poller(queue, fn)
+    since = time.monotonic()
+    batch = p.gather()
+    assert p.gather() == []
+    p.process(batch)
+    # WHEN its visibility timeout ends
+    clock.advance(5)
+    p.release_due()
+    # THEN the poller is not idle: the message is about to be received again
+    assert not p.idle_since(since)
+    fn.respond = ok
+    assert run_once(p) == ["a"]
+    assert run_once(p) == [] and p.idle_since(since)
+
+
+def test_stale_queue_counts_do_not_end_the_wait_for_messages_gathered_in_a_window() -> None:
+    clock = FakeClock()
+    queue = StaleCounts(clock, visibility=30)
+    queue.send("a")
+    p, _ = poller(queue, Function(unhandled), window_s=2)
+    since = time.monotonic()
+    assert run_once(p) == ["a"]  # the window's later receives came back empty; the batch failed
+    clock.advance(30)
+    p.release_due()
+    assert not p.idle_since(since)
+
+
+def test_a_queue_deleted_between_the_receive_and_the_count_is_idle() -> None:
+    class DeletedAfterReceive(FakeQueue):
+        def outstanding(self) -> int:
+            raise QueueGone(QUEUE)
+
+    p, _ = poller(DeletedAfterReceive(FakeClock()), Function())
+    since = time.monotonic()
+    assert run_once(p) == [] and p.idle_since(since)
+
+
+def first_idle_wait(queue: FakeQueue, clock: HookedClock, **overrides: Any) -> tuple[float, bool]:
+    """Start the reader; return its first wait with nothing to do: (emulated seconds, whether ``wake()`` ends
+    that wait). The mapping is stopped from inside that wait."""
+    p, _ = poller(queue, Function(), **overrides)
+    waits: list[tuple[float, bool]] = []
+
+    def on_wait(seconds: float, event: threading.Event | None) -> None:
+        if not waits:
+            p.wake()
+            waits.append((seconds, event is not None and event.is_set()))
+            p.stop()
+
+    clock.on_wait = on_wait
+    p.start()
+    try:
+        wait_for("the reader's first idle wait", lambda: list(waits), bool)
+    finally:
+        p.stop()
+    return waits[0]
+
+
+def test_an_idle_reader_polls_every_idle_interval_of_wall_time_and_wakes_on_wake() -> None:
+    clock = HookedClock(scale=100)
+    assert first_idle_wait(FakeQueue(clock), clock) == (pytest.approx(0.02 * 100), True)
+
+
+def test_a_missing_queue_is_polled_less_often() -> None:
+    class Gone(FakeQueue):
+        def info(self) -> QueueInfo:
+            raise QueueGone(QUEUE)
+
+    clock = HookedClock(scale=100)
+    assert first_idle_wait(Gone(clock), clock) == (pytest.approx(0.5 * 100), True)
+
+
+def test_an_idle_reader_wakes_when_a_held_message_is_due() -> None:
+    # GIVEN a failed message held for 3 emulated seconds and an idle interval far longer than that
+    clock = HookedClock(scale=100)
+    queue = FakeQueue(clock, visibility=3)
+    queue.send("a")
+    p, _ = poller(queue, Function(unhandled), idle_poll_s=10)
+    assert run_once(p) == ["a"]
+    waits: list[float] = []
+
+    def on_wait(seconds: float, event: threading.Event | None) -> None:
+        if not waits:
+            waits.append(seconds)
+            p.stop()
+
+    clock.on_wait = on_wait
+    # WHEN the reader runs out of work
+    p.start()
+    try:
+        wait_for("the reader's first idle wait", lambda: list(waits), bool)
+    finally:
+        p.stop()
+    # THEN it waits until the message is due, not a whole idle interval
+    assert waits == [pytest.approx(3.0)]
+
+
+def test_the_batching_window_is_polled_every_idle_interval_and_a_wake_ends_the_wait() -> None:
+    # GIVEN time scale 100 (an idle interval of 0.02 wall seconds is 2 emulated seconds) and a 5 s window
+    clock = HookedClock(scale=100)
+    queue = FakeQueue(clock)
+    queue.send("a")
+    p, _ = poller(queue, Function(), window_s=5)
+    waits: list[tuple[float, bool]] = []
+
+    def on_wait(seconds: float, event: threading.Event | None) -> None:
+        if not waits:
+            p.wake()
+        waits.append((seconds, event is not None and event.is_set()))
+
+    clock.on_wait = on_wait
+    assert run_once(p) == ["a"]
+    assert waits[0] == (pytest.approx(0.02 * 100), True)  # woken: the wait ended without time passing
+    assert waits[1:] == [(pytest.approx(2.0), False)] * 2 + [(pytest.approx(1.0), False)]  # the window's end
+
+
+def test_stop_during_a_batching_window_returns_the_gathered_messages_at_their_visibility_timeout() -> None:
+    clock = HookedClock()
+    queue = FakeQueue(clock, visibility=10)
+    queue.send("a")
+    fn = Function()
+    p, _ = poller(queue, fn, window_s=5)
+    received = clock.now()
+    clock.on_wait = lambda seconds, event: p.stop()
+    assert p.gather() == [] and fn.calls == []
+    assert queue.messages[0].visible_at == received + 10
+
+
+def test_a_batch_that_fails_to_settle_is_reported_to_the_harness() -> None:
+    broken = RuntimeError("delete failed")
+
+    class BrokenDelete(FakeQueue):
+        def delete(self, receipt_handles: Sequence[str]) -> None:
+            raise broken
+
+    queue = BrokenDelete(ScaledClock(100))
+    queue.send("a")
+    p, _ = poller(queue, Function())
+    p.start()
+    try:
+        wait_for("the batch's error", lambda: p.errors, bool)
+    finally:
+        p.stop()
+    assert all(error is broken for error in p.errors)
+
+
+def test_fifo_ignores_the_batching_window() -> None:
+    queue = FakeQueue(FakeClock(), fifo=True)
+    for i in range(3):
+        queue.send(f"b{i}", group=f"g{i}")
+    p, _ = poller(queue, Function(), batch_size=10, window_s=30)
+    assert run_once(p) == ["b0", "b1", "b2"]
+    assert queue.clock.waits == []
+
+
+def test_fifo_batches_hold_at_most_ten_messages_also_after_a_payload_split() -> None:
+    # GIVEN ten 700 KB FIFO messages (more than 6 MB together), then ten small ones, BatchSize 100
+    queue = FakeQueue(FakeClock(), fifo=True)
+    for i in range(10):
+        queue.send(f"big{i}".ljust(700_000, "x"), group=f"big{i}")
+    for i in range(10):
+        queue.send(f"small{i}", group=f"small{i}")
+    fn = Function()
+    p, _ = poller(queue, fn, batch_size=100)
+    # THEN the first batch is cut by size, and the next holds its two leftovers and eight more: ten
+    while run_once(p):
+        pass
+    assert [len(call) for call in fn.calls] == [8, 10, 2]
+
+
+def test_a_receive_asks_only_for_the_room_left_in_the_batch() -> None:
+    # GIVEN BatchSize 3 with a window: one message at once, five more a second later
+    clock = FakeClock()
+    queue = FakeQueue(clock)
+    start = clock.now()
+    queue.send("b0")
+    for i in range(1, 6):
+        queue.send(f"b{i}", at=start + 1)
+    p, _ = poller(queue, Function(), batch_size=3, window_s=5)
+    assert run_once(p) == ["b0", "b1", "b2"]
+    # THEN the last receive asked for two: b3 and b4 were not received (their visibility timeout not started)
+    assert queue.receives[0] == 1 and queue.receives[-1] == 2
+    assert [(m.body, m.receives) for m in queue.messages] == [("b3", 0), ("b4", 0), ("b5", 0)]
+
+
+KEEP = {"Filters": [{"Pattern": json.dumps({"body": {"key": ["keep"]}})}]}
+
+
+def test_a_receive_of_fewer_messages_than_asked_all_filtered_out_ends_the_gather() -> None:
+    queue = FakeQueue(FakeClock())
+    queue.send({"key": "drop"})
+    queue.send({"key": "drop"})
+    p, _ = poller(queue, Function(), filter_criteria=KEEP)
+    assert run_once(p) == []
+    assert queue.receives == [2] and queue.messages == []
+
+
+def test_a_full_receive_all_filtered_out_is_followed_by_another() -> None:
+    queue = FakeQueue(FakeClock())
+    for i in range(10):
+        queue.send({"key": "drop", "i": i})
+    queue.send({"key": "keep", "i": 10})
+    fn = Function()
+    p, observer = poller(queue, fn, filter_criteria=KEEP)
+    assert len(run_once(p)) == 1
+    assert queue.receives == [10, 1] and len(observer.filtered) == 10
+    assert observer.mapping_uuids == ["u-1"]
