@@ -1099,3 +1099,28 @@ def test_a_full_receive_all_filtered_out_is_followed_by_another() -> None:
     assert len(run_once(p)) == 1
     assert queue.receives == [10, 1] and len(observer.filtered) == 10
     assert observer.mapping_uuids == ["u-1"]
+
+
+def test_records_name_the_mapping_s_queue_and_region() -> None:
+    queue = FakeQueue(FakeClock())
+    queue.send("a")
+    seen: list[dict[str, Any]] = []
+    fn = Function(lambda records: seen.extend(records) or ok(records))
+    p, _ = poller(queue, fn)
+    run_once(p)
+    assert [(r["eventSourceARN"], r["awsRegion"]) for r in seen] == [(QUEUE, "us-east-1")]
+
+
+def test_a_payload_over_6_mb_is_invoked_without_waiting_for_the_window_and_its_leftovers_wait() -> None:
+    # GIVEN thirty 250 KB messages (7.5 MB), a 60 s window and a visibility timeout longer than it
+    queue = FakeQueue(FakeClock(), visibility=600)
+    for i in range(30):
+        queue.send(f"{i:03d}" + "x" * 250_000)
+    fn = Function()
+    p, _ = poller(queue, fn, batch_size=100, window_s=60)
+    # THEN the first 6 MB go at once, and the leftovers wait for the window to fill
+    run_once(p)
+    assert queue.clock.waits == [] and len(fn.calls) == 1
+    run_once(p)
+    assert sum(queue.clock.waits) == pytest.approx(60.0)
+    assert sorted(b[:3] for c in fn.calls for b in c) == [f"{i:03d}" for i in range(30)]
