@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from processes import listening
+from verdicts import held
 from waiting import wait_for
 
 from emulator.backends.base import driven, make_client
@@ -81,7 +82,7 @@ def test_bundled_scenarios_pass_on_the_endpoint_backend(moto_server: MotoServerP
         try:
             # Progress makes the runner collect outputs while it replays, for on-time arrival stamps.
             result = run_scenario(spec, backend=backend, progress=progress.append)
-            assert result.passed, result.summary()
+            assert held(result), result.summary()
             assert result.events.lost == 0 and result.events.sent == spec.events.count
             assert progress and progress[-1]["sent"] == spec.events.count
             assert backend.invocations, "pipemu's runtime ran the handler"
