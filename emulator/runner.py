@@ -562,7 +562,7 @@ def _wait_for_quiescence(run: _Run, stats: ReplayStats) -> bool:
             driven_part.check_alive()
             # Two consecutive quiet checks: a batch finishing writes its output before the poller goes idle.
             quiet_checks = quiet_checks + 1 if driven_part.quiescent(replay_done) else 0
-            if quiet_checks >= 3:
+            if quiet_checks >= 3 and time.monotonic() - last_arrival >= driven_part.settle_quiet_s:
                 return False
         elif time.monotonic() - last_arrival > SETTLE_S:
             return False

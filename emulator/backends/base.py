@@ -97,6 +97,10 @@ class DrivenBackend(Backend, Protocol):
     invocations: deque[InvocationRecord]
     meter: ApiMeter | None  # AWS API requests as AWS bills them (emulator.cost); None when the server is not ours
     audit: CallAudit | None  # every call a function makes, authorised by its role (emulator.security); ditto
+    # Seconds without a new output that must pass, besides ``quiescent``, before a run settles. The client-side
+    # path needs it: its quiescence is read over HTTP and has been seen to report idle while a shard's records
+    # were still being invoked under load (outputs kept arriving after it).
+    settle_quiet_s: float
 
     # -- what runs the pipeline ------------------------------------------------------------------------
     @property

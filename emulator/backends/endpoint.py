@@ -112,6 +112,7 @@ class EndpointBackend:
 
     name = "endpoint"
     resource_prefix = ""
+    settle_quiet_s = 2.0  # see DrivenBackend.settle_quiet_s
 
     def __init__(
         self,
