@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from verdicts import held
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 FIXTURE = ROOT / "fixtures" / "orders-rollup"
@@ -15,7 +17,7 @@ FIXTURE = ROOT / "fixtures" / "orders-rollup"
 
 def test_orders_rollup_retries_every_order_and_catches_the_unpriceable(pipemu: Any) -> None:
     result = pipemu.replay(SCENARIOS / "orders-rollup.yaml")
-    assert result.passed, result.summary()
+    assert held(result), result.summary()
     checked = {e.name: e.actual for e in result.expectations}
     assert checked["executions.retried[PriceOrder]"] == 20
     assert checked["executions.caught[PriceOrder]"] == 4
