@@ -3,6 +3,7 @@ records its findings there; ids are stable (silenced by id in the spec), never r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -56,9 +57,8 @@ PM009 = Rule("PM009", "error", "resource without declared encryption while requi
              "declare encryption: KMS or {kms: alias/NAME} (streams), AES256 or KMS (buckets), SQS or KMS (queues)")
 PM010 = Rule("PM010", "warning", "Lambda task without a Retry for Lambda's transient errors",
              "https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html",
-             'add "Retry": [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", '
-             '"Lambda.SdkClientException", "Lambda.TooManyRequestsException"], "IntervalSeconds": 1, '
-             '"MaxAttempts": 3, "BackoffRate": 2}]')
+             "add " + json.dumps({"Retry": [{"ErrorEquals": list(LAMBDA_TRANSIENT), "IntervalSeconds": 1,
+                                             "MaxAttempts": 3, "BackoffRate": 2}]})[1:-1])
 RULES = (PM001, PM002, PM003, PM004, PM005, PM006, PM007, PM008, PM009, PM010)
 
 
