@@ -19,7 +19,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 
 from emulator.backends.moto_seams import iam_authorize
 from emulator.runtime.environment import function_session_token
-from tests.support.lambda_functions import zipped
+from lambda_functions import zipped
 
 ACCOUNT = "123456789012"
 

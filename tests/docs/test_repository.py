@@ -7,6 +7,7 @@ clone ran handlers against packages without their code.
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 from pathlib import Path
@@ -34,3 +35,24 @@ def test_no_installed_packages_are_committed() -> None:
     offenders = [name for name in files if set(Path(name).parts) & set(INSTALLED)][:5]
     assert not committed, f"installed packages are committed ({', '.join(committed)}), e.g. {offenders}"
     assert len(files) > 100  # the index was read, not an empty listing
+
+
+def test_test_modules_import_support_code_the_way_ci_finds_it() -> None:
+    """``tests`` is not a package: CI runs pytest with only ``tests/support`` on the path (pyproject's ``pythonpath``).
+
+    A ``from tests.support... import`` passed every run with ``PYTHONPATH`` set to the checkout and stopped CI's
+    collection with ``No module named 'tests'``.
+    """
+    # GIVEN every Python file under tests/
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        # WHEN its imports are read
+        for node in ast.walk(tree):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno}" for name in names
+                          if name == "tests" or name.startswith("tests.")]
+    # THEN none imports the tests directory as a package
+    assert not offenders, f"import support modules by their own name (tests/support is on pytest's path): {offenders}"
