@@ -27,8 +27,8 @@ class MappingStats:
     timeline: deque[tuple[float, str, int]] = field(default_factory=lambda: deque(maxlen=10_000))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, kind: str, n: int = 1, *, at: float) -> None:
-        """Count ``n`` of ``kind`` at emulated time ``at``; the timeline keeps wall time, for reports."""
+    def add(self, kind: str, n: int = 1) -> None:
+        """Count ``n`` of ``kind``; the timeline keeps wall time, for reports."""
         with self._lock:
             setattr(self, kind, getattr(self, kind) + n)
             self.timeline.append((time.time(), kind, n))

@@ -219,7 +219,7 @@ class SqsMappingPoller:
                     dropped.append(message)
             if dropped:
                 self._delete(m.receipt_handle for m in dropped)
-                self.stats.add("records_filtered", len(dropped), at=self._clock.now())
+                self.stats.add("records_filtered", len(dropped))
                 self._observer.on_filtered(self.config.uuid, [as_stream_record(m) for m in dropped])
             with self._lock:
                 self._buffer.extend(kept)
@@ -286,9 +286,9 @@ class SqsMappingPoller:
             outcome = self._invoker.invoke(self.config.function_arn, payload)
             now = self._clock.now()
             if outcome.invoked:
-                self.stats.add("invocations", at=now)
+                self.stats.add("invocations")
                 return outcome
-            self.stats.add("throttles", at=now)
+            self.stats.add("throttles")
             deadline = min(r.received_at for r in batch) + self._visibility()
             if self._stop.is_set() or now + THROTTLE_RETRY_S >= deadline:
                 self._return(batch)
@@ -298,22 +298,21 @@ class SqsMappingPoller:
     def _settle(self, batch: Sequence[Received], outcome: InvokeOutcome) -> None:
         ids = [r.message_id for r in batch]
         verdict = read_response(outcome, ids, report_item_failures=self.config.report_batch_item_failures)
-        now = self._clock.now()
         if verdict.verdict == "success":
             self._delete(r.receipt_handle for r in batch)
-            self.stats.add("batches_succeeded", at=now)
-            self.stats.add("records_succeeded", len(batch), at=now)
+            self.stats.add("batches_succeeded")
+            self.stats.add("records_succeeded", len(batch))
             self._observer.on_processed(self.config.uuid, [observed_record(r.record) for r in batch])
         elif verdict.verdict == "partial_failure":
             failed = set(verdict.failed_ids)
             succeeded = [r for r in batch if r.message_id not in failed]
             self._delete(r.receipt_handle for r in succeeded)
-            self.stats.add("partial_failures", at=now)
-            self.stats.add("records_succeeded", len(succeeded), at=now)
+            self.stats.add("partial_failures")
+            self.stats.add("records_succeeded", len(succeeded))
             self._observer.on_processed(self.config.uuid, [observed_record(r.record) for r in succeeded])
             self._return([r for r in batch if r.message_id in failed])
         else:
-            self.stats.add("retries", at=now)
+            self.stats.add("retries")
             self._return(batch)
 
     # -- queue calls -----------------------------------------------------------------------------------
@@ -364,4 +363,4 @@ class SqsMappingPoller:
         """Make visible the held messages whose visibility timeout has ended."""
         redriven = self._keeper.release_due()
         if redriven:  # SQS moves them to the dead-letter queue on the next receive
-            self.stats.add("records_dead_lettered", redriven, at=self._clock.now())
+            self.stats.add("records_dead_lettered", redriven)

@@ -155,11 +155,10 @@ class StreamBatchProcessor:
             if self.windows is not None:
                 body.update(self.windows.fields(shard_id=self.shard_id, source_arn=self.config.event_source_arn))
             outcome = self.invoker.invoke(self.config.function_arn, json.dumps(body).encode())
-            now = self.clock.now()
             if outcome.invoked:
                 sub.invocations += 1
                 sub.ever_invoked = True
-                self.stats.add("invocations", at=now)
+                self.stats.add("invocations")
             verdict = self._windowed(read_response(
                 outcome,
                 [r.sequence_number for r in sub.records],
@@ -167,15 +166,15 @@ class StreamBatchProcessor:
             ), outcome.payload)
             if verdict.verdict == "success":
                 self._report(LAST_RESULT_OK)
-                self.stats.add("batches_succeeded", at=now)
+                self.stats.add("batches_succeeded")
                 self._succeeded(sub.records)
                 queue.popleft()
                 continue
             if not verdict.invoked:
-                self.stats.add("throttles", at=now)
+                self.stats.add("throttles")
                 self.clock.wait(retry_delay(1), self.stop)
                 continue
-            self._failed(queue, sub, verdict, now)
+            self._failed(queue, sub, verdict)
         return True
 
     # -- tumbling windows -------------------------------------------------------------------------------
@@ -218,26 +217,25 @@ class StreamBatchProcessor:
             body = {"Records": [], **self.windows.fields(
                 shard_id=self.shard_id, source_arn=self.config.event_source_arn, final=True)}
             outcome = self.invoker.invoke(self.config.function_arn, json.dumps(body).encode())
-            now = self.clock.now()
             if outcome.invoked:
-                self.stats.add("invocations", at=now)
+                self.stats.add("invocations")
             if outcome.invoked and outcome.function_error is None:
                 self.windows.closed(early=early)
-                self.stats.add("windows_closed", at=now)
+                self.stats.add("windows_closed")
                 return True
             attempt += 1
-            self.stats.add("retries" if outcome.invoked else "throttles", at=now)
+            self.stats.add("retries" if outcome.invoked else "throttles")
             self.clock.wait(retry_delay(attempt), self.stop)
         return False
 
-    def _failed(self, queue: deque[_Sub], sub: _Sub, verdict: BatchVerdict, now: float) -> None:
+    def _failed(self, queue: deque[_Sub], sub: _Sub, verdict: BatchVerdict) -> None:
         """The function ran and failed (all of ``sub`` or, with ReportBatchItemFailures, from an item on):
         checkpoint what succeeded, then bisect, retry after a backoff, or give up."""
         sub.last_error = verdict.function_error
         if verdict.function_error is not None:
             self._report(LAST_RESULT_FUNCTION_FAILED)
         if verdict.verdict == "partial_failure":
-            self.stats.add("partial_failures", at=now)
+            self.stats.add("partial_failures")
             first_failed = next(
                 i for i, r in enumerate(sub.records) if r.sequence_number == verdict.failed_ids[0]
             )
@@ -245,10 +243,10 @@ class StreamBatchProcessor:
             sub.records = sub.records[first_failed:]
             if self.config.bisect_on_error and first_failed > 0:
                 # Bisected at the returned sequence number: a split, so no retry is used up.
-                self.stats.add("bisects", at=now)
+                self.stats.add("bisects")
                 return
         if self.config.bisect_on_error and len(sub.records) > 1:
-            self.stats.add("bisects", at=now)
+            self.stats.add("bisects")
             half = len(sub.records) // 2
             queue.popleft()
             queue.appendleft(_Sub(sub.records[half:]))
@@ -260,7 +258,7 @@ class StreamBatchProcessor:
             self._give_up(sub, "RetryAttemptsExhausted", invoked=True)
             queue.popleft()
             return
-        self.stats.add("retries", at=now)
+        self.stats.add("retries")
         self.clock.wait(retry_delay(sub.retries), self.stop)
 
     def _report(self, result: str) -> None:
@@ -269,7 +267,7 @@ class StreamBatchProcessor:
 
     def _succeeded(self, records: list[StreamRecord]) -> None:
         if records:
-            self.stats.add("records_succeeded", len(records), at=self.clock.now())
+            self.stats.add("records_succeeded", len(records))
             self.observer.on_processed(self.config.uuid, records, shard_id=self.shard_id)
             self.on_checkpoint(records[-1].sequence_number)
 
@@ -306,7 +304,7 @@ class StreamBatchProcessor:
             self.sink.send(
                 destination, record, mapping_uuid=self.config.uuid, delivered=self.shape(sub.records)
             )
-            self.stats.add("records_dead_lettered", len(sub.records), at=now)
+            self.stats.add("records_dead_lettered", len(sub.records))
         else:
-            self.stats.add("records_discarded", len(sub.records), at=now)
+            self.stats.add("records_discarded", len(sub.records))
         self.on_checkpoint(sub.records[-1].sequence_number)

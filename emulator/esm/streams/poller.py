@@ -216,7 +216,7 @@ class ShardWorker:
             for r in records:
                 (kept if self._keep(r) else dropped).append(r)
             if dropped:
-                self.stats.add("records_filtered", len(dropped), at=self.clock.now())
+                self.stats.add("records_filtered", len(dropped))
                 self.observer.on_filtered(self.config.uuid, dropped, shard_id=self.shard_id)
                 self._tracker.done(r.sequence_number for r in dropped)
             records = kept
