@@ -15,11 +15,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from lambda_functions import zipped
 from moto.core.authorization import ActionAuthenticatorMixin
 
 from emulator.backends.moto_seams import iam_authorize
 from emulator.runtime.environment import function_session_token
-from lambda_functions import zipped
 
 ACCOUNT = "123456789012"
 
