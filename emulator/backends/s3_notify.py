@@ -297,7 +297,12 @@ class ArrivalWatcher:
                 if ident in seen:
                     continue
                 seen.add(ident)
-                body = self._s3.get_object(Bucket=bucket, Key=ident[0])["Body"].read()
+                try:
+                    body = self._s3.get_object(Bucket=bucket, Key=ident[0])["Body"].read()
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "NoSuchKey":
+                        raise
+                    continue  # deleted between the listing and the read (a handler moving it): nothing to report
                 found += 1
                 for listener, buckets in listeners:
                     if buckets is None or bucket in buckets:
