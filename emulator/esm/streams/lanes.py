@@ -103,8 +103,12 @@ class Lane:
 
     @property
     def idle(self) -> bool:
-        """Nothing buffered or running, and no tumbling window waiting for its final invocation."""
-        return not self.busy and not self.buffer and not (self._windows is not None and self._windows.window_open)
+        """Nothing buffered or running, and no tumbling window waiting for its final invocation.
+
+        The buffer is read before ``busy``: ``step`` sets ``busy`` before it takes a batch out of the buffer, so
+        in this order a batch is always seen, in one or the other (read the other way round, a batch taken
+        between the two reads is in neither)."""
+        return not self.buffer and not self.busy and not (self._windows is not None and self._windows.window_open)
 
     def add(self, records: list[StreamRecord]) -> None:
         self.buffer.extend(records)
