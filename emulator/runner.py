@@ -560,9 +560,9 @@ def _wait_for_quiescence(run: _Run, stats: ReplayStats) -> bool:
             return False
         if driven_part is not None:
             driven_part.check_alive()
-            # Two consecutive quiet checks: a batch finishing writes its output before the poller goes idle.
+            # Three consecutive quiet checks: a batch finishing writes its output before the poller goes idle.
             quiet_checks = quiet_checks + 1 if driven_part.quiescent(replay_done) else 0
-            if quiet_checks >= 3 and time.monotonic() - last_arrival >= driven_part.settle_quiet_s:
+            if quiet_checks >= 3:
                 return False
         elif time.monotonic() - last_arrival > SETTLE_S:
             return False

@@ -97,10 +97,6 @@ class DrivenBackend(Backend, Protocol):
     invocations: deque[InvocationRecord]
     meter: ApiMeter | None  # AWS API requests as AWS bills them (emulator.cost); None when the server is not ours
     audit: CallAudit | None  # every call a function makes, authorised by its role (emulator.security); ditto
-    # Seconds without a new output that must pass, besides ``quiescent``, before a run settles. The client-side
-    # path needs it: its quiescence is read over HTTP and has been seen to report idle while a shard's records
-    # were still being invoked under load (outputs kept arriving after it).
-    settle_quiet_s: float
 
     # -- what runs the pipeline ------------------------------------------------------------------------
     @property
@@ -130,7 +126,8 @@ class DrivenBackend(Backend, Protocol):
     def in_flight(self) -> int: ...
 
     def quiescent(self, since: float) -> bool:
-        """Nothing left to do for what was put before ``since`` (monotonic)."""
+        """Nothing left to do for what was put before ``since`` (monotonic), and every output the pipeline
+        wrote already reported to the run's watchers (the runner settles on it)."""
 
     def check_alive(self, *, settle_s: float = 0.0) -> None:
         """Raise ``EmulatorDied`` naming what died."""

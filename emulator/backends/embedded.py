@@ -140,7 +140,6 @@ class EmbeddedBackend:
 
     name = "embedded"
     resource_prefix = ""
-    settle_quiet_s = 0.0  # quiescence is read in process, from the pollers' own state
     capabilities = Capabilities(
         time_scale=True,
         fault_injection=True,

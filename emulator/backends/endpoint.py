@@ -112,7 +112,6 @@ class EndpointBackend:
 
     name = "endpoint"
     resource_prefix = ""
-    settle_quiet_s = 2.0  # see DrivenBackend.settle_quiet_s
 
     def __init__(
         self,
@@ -137,6 +136,7 @@ class EndpointBackend:
         self.audit: CallAudit | None = None  # nor authorised per function (emulator.security)
         self.driver: LocalDriver | None = None
         self.arrivals: ArrivalWatcher | None = None
+        self._idle_from: tuple[float, float] | None = None  # (since, when the driven pipeline was first seen idle)
         self.created = CreatedResources()
         self._work_dir = work_dir
         self._observer = observer
@@ -260,12 +260,23 @@ class EndpointBackend:
         return self.driver.in_flight() if self.driver is not None else 0
 
     def quiescent(self, since: float) -> bool:
-        """Driven locally: every mapping read past ``since`` (monotonic) with nothing left to do, nothing running,
-        and the S3 watchers saw nothing new since. Remote: unknown, so False (the runner settles instead)."""
+        """Driven locally: every mapping read past ``since`` (monotonic) with nothing left to do and nothing
+        running, and then an S3 arrival scan that began after the pipeline went idle found nothing new. Remote:
+        unknown, so False (the runner settles instead).
+
+        The scan must begin after the pipeline went idle, not after ``since``: objects written by the last
+        invocations are reported by the scan that finds them, which takes one request per new object; a clean
+        scan from before those writes said nothing about them (a run settled in the middle of that scan and
+        counted 25 delivered events as lost)."""
         if self.driver is None:
             return False
-        seen = self.arrivals.idle_since(since) if self.arrivals is not None else True
-        return self.driver.quiescent(since) and seen
+        if not self.driver.quiescent(since):
+            self._idle_from = None
+            return False
+        now = time.monotonic()
+        if self._idle_from is None or self._idle_from[0] != since:
+            self._idle_from = (since, now)
+        return self.arrivals is None or self.arrivals.idle_since(self._idle_from[1])
 
     def check_alive(self, *, settle_s: float = 0.0) -> None:
         errors = self.driver.errors() if self.driver is not None else []

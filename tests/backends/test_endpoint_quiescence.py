@@ -1,0 +1,97 @@
+"""When the endpoint backend says the pipeline it drives is done: the S3 arrival scan must have looked after the
+pipeline's last write, or a run settles while the scan is still reporting the last objects (seen under load:
+25 delivered events counted as lost)."""
+
+from __future__ import annotations
+
+import time
+
+from emulator.backends.endpoint import EndpointBackend
+
+
+class Driver:
+    """The client-side pipeline: quiescent or not, as the test says."""
+
+    def __init__(self) -> None:
+        self.idle = False
+
+    def quiescent(self, since: float) -> bool:
+        return self.idle
+
+
+class Arrivals:
+    """The S3 arrival watcher: idle since ``t`` when its last clean scan (one that found nothing new) began
+    at or after ``t``."""
+
+    def __init__(self) -> None:
+        self.clean_scan_started = -1.0
+
+    def clean_scan(self) -> None:
+        self.clean_scan_started = time.monotonic()
+
+    def idle_since(self, since: float) -> bool:
+        return self.clean_scan_started >= since
+
+
+def backend() -> tuple[EndpointBackend, Driver, Arrivals]:
+    b = EndpointBackend("http://127.0.0.1:9")  # never started: nothing is contacted
+    driver, arrivals = Driver(), Arrivals()
+    b.driver, b.arrivals = driver, arrivals  # type: ignore[assignment]
+    return b, driver, arrivals
+
+
+def test_a_clean_scan_from_before_the_pipeline_went_idle_does_not_settle_the_run() -> None:
+    # GIVEN a replay that ended, and a clean arrival scan after it while the pipeline still ran
+    b, driver, arrivals = backend()
+    replay_done = time.monotonic()
+    arrivals.clean_scan()
+    assert not b.quiescent(replay_done)
+    # WHEN the pipeline goes idle (its last invocations wrote objects the watcher has not reported yet)
+    driver.idle = True
+    # THEN it is not quiescent until a scan that began after that finds nothing new
+    assert not b.quiescent(replay_done)
+    assert not b.quiescent(replay_done)
+    arrivals.clean_scan()
+    assert b.quiescent(replay_done)
+
+
+def test_the_pipeline_working_again_needs_a_new_clean_scan() -> None:
+    # GIVEN a pipeline seen idle, with a clean scan after that
+    b, driver, arrivals = backend()
+    replay_done = time.monotonic()
+    driver.idle = True
+    assert not b.quiescent(replay_done)
+    arrivals.clean_scan()
+    assert b.quiescent(replay_done)
+    # WHEN it works again (a retry), then goes idle again
+    driver.idle = False
+    assert not b.quiescent(replay_done)
+    driver.idle = True
+    # THEN the earlier clean scan no longer counts
+    assert not b.quiescent(replay_done)
+    arrivals.clean_scan()
+    assert b.quiescent(replay_done)
+
+
+def test_a_new_run_does_not_inherit_the_last_run_s_idle_moment() -> None:
+    # GIVEN a run that settled
+    b, driver, arrivals = backend()
+    driver.idle = True
+    first = time.monotonic()
+    assert not b.quiescent(first)
+    arrivals.clean_scan()
+    assert b.quiescent(first)
+    # WHEN the next run's replay ends (the pipeline is idle throughout)
+    second = time.monotonic()
+    # THEN it waits for a scan of its own after it found the pipeline idle
+    assert not b.quiescent(second)
+    arrivals.clean_scan()
+    assert b.quiescent(second)
+
+
+def test_without_buckets_to_watch_the_pipeline_s_own_quiescence_decides() -> None:
+    b, driver, _ = backend()
+    b.arrivals = None
+    assert not b.quiescent(time.monotonic())
+    driver.idle = True
+    assert b.quiescent(time.monotonic())
