@@ -136,7 +136,8 @@ class EndpointBackend:
         self.audit: CallAudit | None = None  # nor authorised per function (emulator.security)
         self.driver: LocalDriver | None = None
         self.arrivals: ArrivalWatcher | None = None
-        self._idle_from: tuple[float, float] | None = None  # (since, when the driven pipeline was first seen idle)
+        # ((since, invocations ended), when the driven pipeline was first seen idle with those)
+        self._idle_from: tuple[tuple[float, int], float] | None = None
         self.created = CreatedResources()
         self._work_dir = work_dir
         self._observer = observer
@@ -261,22 +262,27 @@ class EndpointBackend:
 
     def quiescent(self, since: float) -> bool:
         """Driven locally: every mapping read past ``since`` (monotonic) with nothing left to do and nothing
-        running, and then an S3 arrival scan that began after the pipeline went idle found nothing new. Remote:
-        unknown, so False (the runner settles instead).
+        running, and then the S3 scans (notifications that invoke functions, arrivals that report outputs) that
+        began after the pipeline went idle found nothing new. Remote: unknown, so False (the runner settles
+        instead).
 
-        The scan must begin after the pipeline went idle, not after ``since``: objects written by the last
-        invocations are reported by the scan that finds them, which takes one request per new object; a clean
-        scan from before those writes said nothing about them (a run settled in the middle of that scan and
-        counted 25 delivered events as lost)."""
+        The scans must begin after the pipeline went idle, not after ``since``: objects written by the last
+        invocations are found by the next scan, which reports them one request per object; a clean scan from
+        before those writes says nothing about them (a run settled in the middle of such a scan and counted 25
+        delivered events as lost; a notification not yet scanned would have been a function never run)."""
         if self.driver is None:
             return False
-        if not self.driver.quiescent(since):
+        driver = self.driver
+        if not driver.quiescent(since):
             self._idle_from = None
             return False
-        now = time.monotonic()
-        if self._idle_from is None or self._idle_from[0] != since:
-            self._idle_from = (since, now)
-        return self.arrivals is None or self.arrivals.idle_since(self._idle_from[1])
+        # An invocation that began and ended between two checks is seen by the count of ended invocations.
+        seen = (since, driver.finished)
+        if self._idle_from is None or self._idle_from[0] != seen:
+            self._idle_from = (seen, time.monotonic())
+        idle_from = self._idle_from[1]
+        scanned = driver.scans_idle_since(idle_from)
+        return scanned and (self.arrivals is None or self.arrivals.idle_since(idle_from))
 
     def check_alive(self, *, settle_s: float = 0.0) -> None:
         errors = self.driver.errors() if self.driver is not None else []

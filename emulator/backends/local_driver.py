@@ -55,6 +55,7 @@ class LocalDriver:
         self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipemu-async-invoke")
         self._pending: set[Future[InvocationResult]] = set()
         self._lock = threading.Lock()
+        self.finished = 0  # invocations ended, however: a change says the pipeline did something (``quiescent``)
         self._roles: dict[str, str] = {}
         self.handler_faults: Callable[[str], InjectedFault | None] | None = None
         raw_lambda = raw_client("lambda")
@@ -147,7 +148,11 @@ class LocalDriver:
     def invoke_function(self, fn: FunctionSpec, payload: bytes) -> InvocationResult:
         started = time.time()
         plan = self.handler_faults
-        result = self.runtime.invoke(fn, payload, fault=plan(fn.name) if plan is not None else None)
+        try:
+            result = self.runtime.invoke(fn, payload, fault=plan(fn.name) if plan is not None else None)
+        finally:
+            with self._lock:
+                self.finished += 1
         self.invocations.append(
             InvocationRecord(
                 function=fn.name, request_id=result.request_id, started=started, duration_ms=result.duration_ms,
@@ -202,7 +207,13 @@ class LocalDriver:
             return self.runtime.in_flight() + len(self._pending)
 
     def quiescent(self, since: float) -> bool:
-        return self.esm.idle_since(since) and self.notifications.idle_since(since) and self.in_flight() == 0
+        """Every mapping read past ``since`` (monotonic) with nothing left to do, and nothing running or queued.
+        The S3 notification scans are asked apart (``scans_idle_since``): they must have looked after this."""
+        return self.esm.idle_since(since) and self.in_flight() == 0
+
+    def scans_idle_since(self, started: float) -> bool:
+        """A notification scan that began at or after ``started`` (monotonic) found nothing new."""
+        return self.notifications.idle_since(started)
 
     def errors(self) -> list[BaseException]:
         return self.esm.poller_errors() + list(self.notifications.errors)

@@ -9,19 +9,9 @@ import time
 from emulator.backends.endpoint import EndpointBackend
 
 
-class Driver:
-    """The client-side pipeline: quiescent or not, as the test says."""
-
-    def __init__(self) -> None:
-        self.idle = False
-
-    def quiescent(self, since: float) -> bool:
-        return self.idle
-
-
-class Arrivals:
-    """The S3 arrival watcher: idle since ``t`` when its last clean scan (one that found nothing new) began
-    at or after ``t``."""
+class Scans:
+    """An S3 watcher (arrivals, or notifications): idle since ``t`` when its last clean scan (one that found
+    nothing new) began at or after ``t``."""
 
     def __init__(self) -> None:
         self.clean_scan_started = -1.0
@@ -33,9 +23,26 @@ class Arrivals:
         return self.clean_scan_started >= since
 
 
-def backend() -> tuple[EndpointBackend, Driver, Arrivals]:
+class Driver:
+    """The client-side pipeline: quiescent or not as the test says, its invocations counted as they end, and its
+    S3 notification scans."""
+
+    def __init__(self) -> None:
+        self.idle = False
+        self.finished = 0
+        self.notifications = Scans()
+        self.notifications.clean_scan()
+
+    def quiescent(self, since: float) -> bool:
+        return self.idle
+
+    def scans_idle_since(self, started: float) -> bool:
+        return self.notifications.idle_since(started)
+
+
+def backend() -> tuple[EndpointBackend, Driver, Scans]:
     b = EndpointBackend("http://127.0.0.1:9")  # never started: nothing is contacted
-    driver, arrivals = Driver(), Arrivals()
+    driver, arrivals = Driver(), Scans()
     b.driver, b.arrivals = driver, arrivals  # type: ignore[assignment]
     return b, driver, arrivals
 
@@ -52,6 +59,7 @@ def test_a_clean_scan_from_before_the_pipeline_went_idle_does_not_settle_the_run
     assert not b.quiescent(replay_done)
     assert not b.quiescent(replay_done)
     arrivals.clean_scan()
+    driver.notifications.clean_scan()
     assert b.quiescent(replay_done)
 
 
@@ -62,6 +70,7 @@ def test_the_pipeline_working_again_needs_a_new_clean_scan() -> None:
     driver.idle = True
     assert not b.quiescent(replay_done)
     arrivals.clean_scan()
+    driver.notifications.clean_scan()
     assert b.quiescent(replay_done)
     # WHEN it works again (a retry), then goes idle again
     driver.idle = False
@@ -70,6 +79,7 @@ def test_the_pipeline_working_again_needs_a_new_clean_scan() -> None:
     # THEN the earlier clean scan no longer counts
     assert not b.quiescent(replay_done)
     arrivals.clean_scan()
+    driver.notifications.clean_scan()
     assert b.quiescent(replay_done)
 
 
@@ -80,18 +90,54 @@ def test_a_new_run_does_not_inherit_the_last_run_s_idle_moment() -> None:
     first = time.monotonic()
     assert not b.quiescent(first)
     arrivals.clean_scan()
+    driver.notifications.clean_scan()
     assert b.quiescent(first)
     # WHEN the next run's replay ends (the pipeline is idle throughout)
     second = time.monotonic()
     # THEN it waits for a scan of its own after it found the pipeline idle
     assert not b.quiescent(second)
     arrivals.clean_scan()
+    driver.notifications.clean_scan()
     assert b.quiescent(second)
 
 
-def test_without_buckets_to_watch_the_pipeline_s_own_quiescence_decides() -> None:
+def test_without_outputs_to_watch_the_pipeline_and_its_notification_scans_decide() -> None:
     b, driver, _ = backend()
     b.arrivals = None
-    assert not b.quiescent(time.monotonic())
+    since = time.monotonic()
+    assert not b.quiescent(since)
     driver.idle = True
-    assert b.quiescent(time.monotonic())
+    assert not b.quiescent(since)
+    driver.notifications.clean_scan()
+    assert b.quiescent(since)
+
+
+def test_an_invocation_between_two_checks_needs_a_new_clean_scan() -> None:
+    # GIVEN a pipeline seen idle, with clean scans after that
+    b, driver, arrivals = backend()
+    replay_done = time.monotonic()
+    driver.idle = True
+    assert not b.quiescent(replay_done)
+    arrivals.clean_scan()
+    driver.notifications.clean_scan()
+    assert b.quiescent(replay_done)
+    # WHEN a function runs and ends between two checks (an S3 notification's), so no check saw it busy
+    driver.finished += 1
+    # THEN what it wrote needs scans that began after it
+    assert not b.quiescent(replay_done)
+    arrivals.clean_scan()
+    driver.notifications.clean_scan()
+    assert b.quiescent(replay_done)
+
+
+def test_a_notification_scan_from_before_the_pipeline_went_idle_does_not_settle_the_run() -> None:
+    # GIVEN a pipeline gone idle, and an arrival scan after that, but the last notification scan before it
+    b, driver, arrivals = backend()
+    replay_done = time.monotonic()
+    driver.idle = True
+    assert not b.quiescent(replay_done)
+    arrivals.clean_scan()
+    # THEN an object written last may still start a function: not quiescent until a notification scan looked
+    assert not b.quiescent(replay_done)
+    driver.notifications.clean_scan()
+    assert b.quiescent(replay_done)
