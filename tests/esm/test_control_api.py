@@ -268,9 +268,9 @@ def test_default_batch_sizes_are_awss() -> None:
 def test_updatable_keys_are_those_update_event_source_mapping_takes() -> None:
     # UpdateEventSourceMapping's request parameters that a store keeps as they are (FunctionName and Enabled are
     # the store's own business; StartingPosition cannot change after create).
-    assert control.UPDATABLE == {
+    assert {
         "BatchSize", "BisectBatchOnFunctionError", "DestinationConfig", "FilterCriteria", "FunctionResponseTypes",
         "MaximumBatchingWindowInSeconds", "MaximumRecordAgeInSeconds", "MaximumRetryAttempts",
         "ParallelizationFactor", "ScalingConfig", "TumblingWindowInSeconds",
-    }
-    assert control.STREAM_KINDS == {"kinesis", "dynamodb"}
+    } == control.UPDATABLE
+    assert {"kinesis", "dynamodb"} == control.STREAM_KINDS
