@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from waiting import wait_for
 
 from emulator.clock import FakeClock
 from emulator.esm.core.config import MappingConfig
@@ -179,9 +180,8 @@ def world(lam: Listing | None = None, *, own: tuple[str, ...] = (), **options: A
 
 def test_every_enabled_mapping_of_a_polled_kind_gets_a_started_poller(kinds: Kinds) -> None:
     w = world(Listing(
-        [mapping("m-1"), mapping("m-2", State="Disabled")],
-        [mapping("m-3", source=arn("views")), mapping("m-4", source="arn:aws:kafka:us-east-1:1:cluster/c/1"),
-         mapping("m-5", source="not-an-arn")],
+        [mapping("m-5", source="not-an-arn"), mapping("m-1"), mapping("m-2", State="Disabled")],
+        [mapping("m-4", source="arn:aws:kafka:us-east-1:1:cluster/c/1"), mapping("m-3", source=arn("views"))],
     ))
     w.manager.sync()
     assert w.manager.running() == {"m-1", "m-3"}
@@ -398,6 +398,19 @@ def test_a_notified_change_is_applied_by_the_managers_thread(kinds: Kinds) -> No
         w.manager.stop()
     assert kinds.made[0].halted
     assert w.manager.running() == set()
+
+
+def test_without_notifications_a_periodic_resync_finds_changes(kinds: Kinds) -> None:
+    # The endpoint backend is not told of changes: the manager lists the mappings every resync interval.
+    w = world(Listing([]), resync_interval_s=0.05)
+    w.manager.start()
+    try:
+        w.lam.set(mapping())
+        wait_for("the new mapping to be polled", w.manager.running, lambda r: r == {"m-1"})
+        w.lam.set()
+        wait_for("the deleted mapping to stop", w.manager.running, lambda r: r == set())
+    finally:
+        w.manager.stop()
 
 
 def test_a_failed_sync_is_kept_for_the_harness_and_the_thread_goes_on(kinds: Kinds) -> None:

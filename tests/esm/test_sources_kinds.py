@@ -20,12 +20,13 @@ from waiting import wait_for
 from emulator.clock import ScaledClock
 from emulator.esm.core.config import MappingConfig
 from emulator.esm.core.invoker import InvokeOutcome, log_thread_failure
-from emulator.esm.core.sources import SOURCE_KINDS, Poller, PollerContext
+from emulator.esm.core.sources import SOURCE_KINDS, Poller, PollerContext, ordered_stream
 from emulator.esm.core.stats import MappingStats
 from emulator.esm.sqs.events import SqsMessage
 from emulator.esm.sqs.source import Boto3QueueSource, QueueInfo
-from emulator.esm.streams.dynamodb_events import stream_record
+from emulator.esm.streams.dynamodb_events import DYNAMODB_HOOKS, stream_record
 from emulator.esm.streams.dynamodb_source import Boto3DynamoDBStreamSource
+from emulator.esm.streams.kinesis_events import KINESIS_HOOKS
 from emulator.esm.streams.kinesis_source import Boto3ShardSource
 from emulator.esm.streams.records import StreamRecord
 
@@ -130,6 +131,22 @@ def kinesis_records(first: int, *values: str) -> list[StreamRecord]:
     return [StreamRecord(str(first + i), f"pk-{i}", v.encode(), 1_700_000_000.0) for i, v in enumerate(values)]
 
 
+class RecordingClock(ScaledClock):
+    """A fast clock that keeps how long each poller wait was (in emulated seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__(1000.0)
+        self.waits: set[float] = set()
+
+    def wait(self, seconds: float, event: threading.Event | None = None) -> bool:
+        self.waits.add(seconds)
+        return super().wait(seconds, event)
+
+
+IDLE_POLL_S = 0.01
+IDLE_WAIT = IDLE_POLL_S * 1000.0  # an idle poller waits idle_poll_s of wall time between reads
+
+
 @dataclass
 class Run:
     ctx: PollerContext
@@ -137,16 +154,28 @@ class Run:
     sink: RecordingSink
     observer: RecordingObserver
     results: list[tuple[str, str]]
+    clock: RecordingClock
 
 
 def context(reader: Any, **options: Any) -> Run:
-    invoker, sink, observer, results = Recorder(), RecordingSink(), RecordingObserver(), []
+    invoker, sink, observer, results, clock = Recorder(), RecordingSink(), RecordingObserver(), [], RecordingClock()
     ctx = PollerContext(
-        reader=reader, invoker=invoker, sink=sink, clock=ScaledClock(1000.0), region=REGION, observer=observer,
-        stats=MappingStats(), idle_poll_s=0.01, on_processing_result=lambda uuid, text: results.append((uuid, text)),
+        reader=reader, invoker=invoker, sink=sink, clock=clock, region=REGION, observer=observer,
+        stats=MappingStats(), idle_poll_s=IDLE_POLL_S,
+        on_processing_result=lambda uuid, text: results.append((uuid, text)),
         **options,
     )
-    return Run(ctx, invoker, sink, observer, results)
+    return Run(ctx, invoker, sink, observer, results, clock)
+
+
+def settle(poller: Poller, what: str, probe: Any, done: Any) -> None:
+    """Wait for ``done(probe())``; a poller thread that failed fails the test at once."""
+
+    def checked() -> Any:
+        assert poller.errors == [], f"the poller failed while waiting for {what}"
+        return probe()
+
+    wait_for(what, checked, done, timeout=20.0)
 
 
 def running(poller: Poller) -> Any:
@@ -174,9 +203,12 @@ def test_a_kinesis_mapping_resumes_from_checkpoints_starts_pinned_shards_and_sen
         "StartingPosition": "TRIM_HORIZON", "MaximumRetryAttempts": 0,
         "DestinationConfig": {"OnFailure": {"Destination": DLQ_ARN}},
     })
-    with running(SOURCE_KINDS["kinesis"].make_poller(config, run.ctx)) as poller:
-        wait_for("both shards' batches to settle", lambda: (len(run.sink.sent), len(run.observer.processed)),
-                 lambda n: n == (1, 2), timeout=20.0)
+    kind = ordered_stream("kinesis", KINESIS_HOOKS)
+    with running(kind.make_poller(config, run.ctx)) as poller:
+        settle(poller, "both shards' batches to settle", lambda: (len(run.sink.sent), len(run.observer.processed)),
+               lambda n: n == (1, 2))
+        settle(poller, "an idle wait", lambda: run.clock.waits, lambda w: IDLE_WAIT in w)
+    assert poller.errors == []
     records = run.invoker.records()
     # shard-a resumed after its checkpoint; shard-b started at its pinned position (after b1)
     assert sorted(base64.b64decode(r["kinesis"]["data"]) for r in records) == [b"a2", b"a3", b"b2", b"poison"]
@@ -217,8 +249,8 @@ def test_a_dynamodb_mapping_delivers_dynamodb_records() -> None:
     run = context(shards)
     config = MappingConfig.from_api({"UUID": "d-1", "FunctionArn": FUNCTION_ARN, "EventSourceArn": DDB_ARN,
                                      "StartingPosition": "TRIM_HORIZON"})
-    with running(SOURCE_KINDS["dynamodb"].make_poller(config, run.ctx)):
-        wait_for("the record to be delivered", run.invoker.records, lambda r: len(r) == 1, timeout=20.0)
+    with running(ordered_stream("dynamodb", DYNAMODB_HOOKS).make_poller(config, run.ctx)) as poller:
+        settle(poller, "the record to be delivered", run.invoker.records, lambda r: len(r) == 1)
     [record] = run.invoker.records()
     assert (record["eventSource"], record["eventSourceARN"], record["awsRegion"]) == ("aws:dynamodb", DDB_ARN,
                                                                                      REGION)
@@ -262,10 +294,11 @@ def test_an_sqs_mapping_delivers_and_deletes_its_messages() -> None:
     run = context(queue)
     config = MappingConfig.from_api({"UUID": "q-1", "FunctionArn": FUNCTION_ARN, "EventSourceArn": SQS_ARN})
     with running(SOURCE_KINDS["sqs"].make_poller(config, run.ctx)) as poller:
-        wait_for("both messages to be deleted", lambda: sorted(queue.deleted), lambda d: d == ["h0", "h1"],
-                 timeout=20.0)
-        wait_for("the success to be counted", lambda: poller.stats.as_dict()["records_succeeded"],
-                 lambda n: n == 2, timeout=20.0)
+        settle(poller, "both messages to be deleted", lambda: sorted(queue.deleted), lambda d: d == ["h0", "h1"])
+        settle(poller, "the success to be counted", lambda: poller.stats.as_dict()["records_succeeded"],
+               lambda n: n == 2)
+        settle(poller, "an idle wait", lambda: run.clock.waits, lambda w: IDLE_WAIT in w)
+    assert poller.errors == []
     records = run.invoker.records()
     assert sorted(r["body"] for r in records) == ['{"order": 1}', '{"order": 2}']
     assert {(r["eventSource"], r["eventSourceARN"], r["awsRegion"]) for r in records} == {
