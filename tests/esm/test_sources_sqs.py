@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from emulator.esm.sqs.source import MAX_ENTRIES, Boto3QueueSource, QueueGone, QueueInfo
+from emulator.esm.sqs.source import MAX_ENTRIES, Boto3QueueSource, QueueGone, QueueInfo, VisibilityKeeper
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -246,3 +246,105 @@ def test_a_deleted_queue_is_gone_and_a_queue_made_again_is_read(sqs: Any) -> Non
     url, _ = make_queue(sqs)
     send(sqs, url, 1)
     assert len(source.receive(1)) == 1
+
+
+# -- returning messages on the emulated clock (VisibilityKeeper) -------------------------------------------
+
+
+class Clock:
+    """An emulated clock running ``scale`` times faster than the wall, moved by hand."""
+
+    def __init__(self, scale: float = 10.0, now: float = 1000.0) -> None:
+        self.scale = scale
+        self.at = now
+
+    def now(self) -> float:
+        return self.at
+
+
+class Visibility:
+    """A queue source recording ChangeMessageVisibility calls; ``gone`` makes them raise QueueGone."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], int]] = []
+        self.gone = False
+        self.broken = False
+
+    def change_visibility(self, receipt_handles: Any, timeout_s: int) -> None:
+        if self.gone:
+            raise QueueGone("arn:aws:sqs:us-east-1:123456789012:orders")
+        if self.broken:
+            raise RuntimeError("connection reset")
+        self.calls.append((list(receipt_handles), timeout_s))
+
+
+def keeper(scale: float = 10.0) -> tuple[VisibilityKeeper, Visibility, Clock]:
+    queue, clock = Visibility(), Clock(scale)
+    return VisibilityKeeper(queue, clock), queue, clock  # type: ignore[arg-type]
+
+
+def test_held_messages_stay_invisible_in_wall_seconds_past_the_longest_due_instant() -> None:
+    keep, queue, clock = keeper(scale=10.0)
+    assert not keep and keep.next_due() is None
+    keep.hold([(clock.at + 30.0, "h1", False), (clock.at + 95.0, "h2", True)])
+    # 95 emulated seconds at scale 10 are 9.5 wall seconds: ceil to 10, plus 1 so SQS does not return it first
+    assert queue.calls == [(["h1", "h2"], 11)]
+    assert keep and keep.next_due() == clock.at + 30.0
+    keep.hold([])
+    assert len(queue.calls) == 1
+
+
+def test_a_message_due_now_is_held_for_one_wall_second() -> None:
+    keep, queue, clock = keeper(scale=100.0)
+    keep.hold([(clock.at, "h1", False)])
+    assert queue.calls == [(["h1"], 1)]
+
+
+def test_due_messages_are_made_visible_once_the_clock_reaches_them() -> None:
+    keep, queue, clock = keeper()
+    keep.hold([(clock.at + 30.0, "h1", True), (clock.at + 30.0, "h2", False), (clock.at + 60.0, "h3", True)])
+    queue.calls.clear()
+    clock.at += 29.0
+    assert keep.release_due() == 0 and queue.calls == []
+    clock.at += 1.0  # exactly due
+    assert keep.release_due() == 1  # one of the two will be moved to the dead-letter queue
+    assert sorted(queue.calls[0][0]) == ["h1", "h2"] and queue.calls[0][1] == 0
+    assert keep.next_due() == clock.at + 30.0
+    clock.at += 30.0
+    assert keep.release_due() == 1
+    assert queue.calls[1] == (["h3"], 0)
+    assert not keep
+
+
+def test_releasing_into_a_deleted_queue_counts_nothing() -> None:
+    keep, queue, clock = keeper()
+    keep.hold([(clock.at + 1.0, "h1", True)])
+    queue.gone = True
+    clock.at += 5.0
+    assert keep.release_due() == 0
+    assert not keep
+
+
+def test_a_stopped_poller_leaves_messages_to_sqs_at_their_due_instants() -> None:
+    keep, queue, clock = keeper(scale=10.0)
+    keep.hold([(clock.at + 100.0, "h1", False), (clock.at + 95.0, "h2", False)])
+    queue.calls.clear()
+    keep.expire_later([(clock.at + 12.0, "h3"), (clock.at - 5.0, "h4")])
+    # 100 and 95 emulated seconds are 10 and 9.5 wall seconds, both 10 once rounded up; 12 -> 2; overdue -> 0
+    assert sorted((sorted(h), t) for h, t in queue.calls) == [(["h1", "h2"], 10), (["h3"], 2), (["h4"], 0)]
+    assert not keep
+
+
+def test_leaving_messages_to_a_broken_queue_is_best_effort() -> None:
+    keep, queue, clock = keeper()
+    queue.broken = True
+    keep.expire_later([(clock.at + 10.0, "h1"), (clock.at + 50.0, "h2")])  # no exception
+    queue.broken = False
+    queue.gone = True
+    keep.expire_later([(clock.at + 10.0, "h1")])
+
+
+def test_wall_time_is_emulated_time_over_the_scale_never_negative() -> None:
+    keep, _, _ = keeper(scale=4.0)
+    assert keep.wall(10.0) == 2.5
+    assert keep.wall(-3.0) == 0.0
