@@ -4,19 +4,30 @@ record (DDBStreamBatchInfo), filter matching on DynamoDB JSON."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 import pytest
+from aws_recorded import recorded
 
 from emulator.esm.core.filters import parse_filter_criteria
 from emulator.esm.streams.dynamodb_events import (
     DYNAMODB_HOOKS,
     attribute_size,
+    image_identity,
+    iso_s,
     item_keys,
+    item_size,
+    json_default,
+    ledger_key,
     on_failure_record,
+    record_identity,
     size_bytes,
     stream_record,
 )
+from emulator.esm.streams.records import StreamRecord
 
 ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-12-03T10:00:00.000"
 RAW = {
@@ -110,3 +121,178 @@ def test_filters_match_dynamodb_json_as_delivered() -> None:
     assert keeps({"dynamodb": {"NewImage": {"amount": {"N": ["12.5"]}}}})
     assert not keeps({"dynamodb": {"NewImage": {"amount": ["12.5"]}}})  # the type key is part of the path
     assert keeps({"dynamodb": {"ApproximateCreationDateTime": [{"numeric": [">", 0]}]}})
+
+
+# -- against the AWS recordings ------------------------------------------------------------------------------
+DDB = "test_lambda_integration_dynamodbstreams"
+SHARD = "shardId-00000001700000000000-abcdef01"
+
+
+def recorded_body(test: str, *path: str | int) -> dict[str, Any]:
+    found: dict[str, Any] = recorded(DDB, test, *path)
+    return found
+
+
+def raw(**dynamodb: Any) -> dict[str, Any]:
+    """A GetRecords record (boto3's shape) of an INSERT into a NEW_IMAGE stream."""
+    key = {"my_partition_key": {"S": "hello world"}}
+    inner = {"ApproximateCreationDateTime": 1_700_000_000.9, "Keys": key,
+             "NewImage": {"binary_key": {"B": b"foobar"}, **key}, "SequenceNumber": "100000000000000000001",
+             "SizeBytes": 123, "StreamViewType": "NEW_IMAGE"}
+    return {"eventID": "e-1", "eventName": "INSERT", "dynamodb": {**inner, **dynamodb}}
+
+
+def test_an_insert_has_the_recorded_shape_and_size() -> None:
+    aws = recorded_body("test_dynamodb_event_source_mapping", "event_logs", 0, "Records", 0)
+    shaped = DYNAMODB_HOOKS.shape(stream_record(raw()), shard_id=SHARD, stream_arn=ARN, region="eu-west-1",
+                                  role_arn="r")
+    assert list(shaped) == list(aws) and list(shaped["dynamodb"]) == list(aws["dynamodb"])
+    assert {k: shaped["dynamodb"][k] for k in ("Keys", "NewImage", "SizeBytes", "StreamViewType")} == {
+        k: aws["dynamodb"][k] for k in ("Keys", "NewImage", "SizeBytes", "StreamViewType")}
+    assert (shaped["eventName"], shaped["eventVersion"], shaped["eventSource"]) == (
+        aws["eventName"], aws["eventVersion"], aws["eventSource"])
+    assert shaped["eventID"] == "e-1" and shaped["dynamodb"]["SequenceNumber"] == "100000000000000000001"
+    assert shaped["dynamodb"]["ApproximateCreationDateTime"] == 1_700_000_000.0
+    assert "OldImage" not in shaped["dynamodb"]
+
+
+def test_a_modify_of_a_new_and_old_images_stream_has_the_recorded_shape_and_size() -> None:
+    aws = recorded_body("test_dynamodb_event_filter[content_or_filter]", "lambda-multiple-log-events", 1,
+                        "Records", 0)
+    inner = {key: aws["dynamodb"][key] for key in ("Keys", "NewImage", "OldImage", "StreamViewType")}
+    record = stream_record({"eventID": "e-2", "eventName": "MODIFY",
+                            "dynamodb": {**inner, "ApproximateCreationDateTime": 5.0, "SequenceNumber": "7"}})
+    shaped = DYNAMODB_HOOKS.shape(record, shard_id=SHARD, stream_arn=ARN, region="eu-west-1", role_arn="r")
+    assert list(shaped["dynamodb"]) == list(aws["dynamodb"])
+    assert shaped["dynamodb"]["SizeBytes"] == aws["dynamodb"]["SizeBytes"] == 46
+    assert shaped["dynamodb"]["OldImage"] == aws["dynamodb"]["OldImage"]
+
+
+def test_a_record_without_a_view_type_or_keys_gets_the_defaults() -> None:
+    record = stream_record({"eventName": "REMOVE", "dynamodb": {"SequenceNumber": "9"}})
+    shaped = DYNAMODB_HOOKS.shape(record, shard_id=SHARD, stream_arn=ARN, region="eu-west-1", role_arn="r")
+    assert shaped["dynamodb"] == {"ApproximateCreationDateTime": 0.0, "Keys": {}, "SequenceNumber": "9",
+                                  "SizeBytes": 0, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert record.arrival == 0.0 and record.partition_key == "{}"
+    # Without an eventID from the stream, each record gets its own
+    ids = {json.loads(stream_record({"eventName": "REMOVE", "dynamodb": {"SequenceNumber": "9"}}).data)["eventID"]
+           for _ in range(2)}
+    assert len(ids) == 2 and all(len(i) == 32 for i in ids)
+
+
+def test_creation_times_from_moto_and_boto3_are_read_as_utc() -> None:
+    naive = datetime(2026, 12, 3, 10, 0, 5)  # moto's objects hold naive UTC times
+    aware = datetime(2026, 12, 3, 10, 0, 5, tzinfo=UTC)
+    assert stream_record(raw(ApproximateCreationDateTime=naive)).arrival == aware.timestamp()
+    assert stream_record(raw(ApproximateCreationDateTime=aware)).arrival == aware.timestamp()
+    assert stream_record(raw(ApproximateCreationDateTime=1_700_000_000.9)).arrival == 1_700_000_000.9
+    body = json.loads(stream_record(raw()).data)
+    assert set(body) == {"eventID", "eventName", "dynamodb"}
+    assert "SizeBytes" not in body["dynamodb"] and "ApproximateCreationDateTime" not in body["dynamodb"]
+    assert body["dynamodb"]["NewImage"]["binary_key"] == {"B": "Zm9vYmFy"}  # bytes as DynamoDB JSON's base64
+
+
+def test_binary_keys_partition_as_base64_text() -> None:
+    record = stream_record(raw(Keys={"k": {"B": b"\x00\x01"}}))
+    assert json.loads(record.partition_key) == {"k": {"B": "AAE="}}
+    assert json_default(bytearray(b"ab")) == "YWI=" and json_default(Decimal("1.5")) == "1.5"
+
+
+def test_the_on_failure_record_has_the_recorded_keys_and_constants() -> None:
+    aws = recorded_body("test_dynamodb_event_source_mapping_with_on_failure_destination_config",
+                        "destination_queue_messages", "Messages", 0, "Body")
+    records = [stream_record(raw(SequenceNumber="1", ApproximateCreationDateTime=1_700_000_000.9)),
+               stream_record(raw(SequenceNumber="2", ApproximateCreationDateTime=1_700_000_061.2))]
+    failed = DYNAMODB_HOOKS.failure_record(
+        records, condition="RetryAttemptsExhausted", invoke_count=2, function_arn="fn", shard_id=SHARD,
+        stream_arn=ARN, now=1_700_000_100.0, function_error="Unhandled", invoked=True)
+    assert list(failed) == list(aws)
+    assert list(failed["DDBStreamBatchInfo"]) == list(aws["DDBStreamBatchInfo"])
+    assert failed["responseContext"] == aws["responseContext"] and failed["version"] == aws["version"]
+    assert list(failed["requestContext"]) == list(aws["requestContext"])
+    assert failed["requestContext"]["functionArn"] == "fn"
+    assert str(uuid.UUID(failed["requestContext"]["requestId"])) == failed["requestContext"]["requestId"]
+    info = failed["DDBStreamBatchInfo"]
+    assert (info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
+        SHARD, "1", "2", 2)
+    assert (info["approximateArrivalOfFirstRecord"], info["approximateArrivalOfLastRecord"]) == (
+        "2023-11-14T22:13:20Z", "2023-11-14T22:14:21Z")
+    aged = on_failure_record(records, condition="RecordAgeExceeded", invoke_count=1, function_arn="fn",
+                             shard_id=SHARD, stream_arn=ARN, now=0.0, function_error=None, invoked=False)
+    assert list(aged) == ["requestContext", "version", "timestamp", "DDBStreamBatchInfo"]
+
+
+def test_iso_s_truncates_to_the_second_in_utc() -> None:
+    assert iso_s(1_700_000_000.999) == "2023-11-14T22:13:20Z"
+    assert iso_s(0) == "1970-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(("value", "size"), [
+    ({"N": "-1234"}, 3), ({"N": "1.234"}, 3), ({"N": "100"}, 2), ({"N": "0.001"}, 2), ({"N": "12345"}, 4),
+    ({"BS": ["Zm9v", b"ab"]}, 5), ({"B": bytearray(b"abc")}, 3), ({"NS": ["0"]}, 2), ({"SS": ["é"]}, 2),
+    ({"L": []}, 3), ({"M": {}}, 3), ({"S": ""}, 0),
+])
+def test_more_attribute_sizes(value, size) -> None:
+    assert attribute_size(value) == size
+
+
+def test_an_unknown_attribute_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a DynamoDB attribute value"):
+        attribute_size({"X": "1"})
+
+
+def test_size_bytes_counts_keys_and_both_images() -> None:
+    assert item_size({"ab": {"S": "c"}, "d": {"BOOL": True}}) == 3 + 2
+    keys = {"k": {"S": "v"}}
+    assert size_bytes({"Keys": keys, "OldImage": keys, "NewImage": keys, "StreamViewType": "X"}) == 6
+    assert size_bytes({"Keys": keys}) == 2 and size_bytes({}) == 0
+
+
+# -- how a run's ledger knows the event behind a record --------------------------------------------------
+def ddb(event: str, *, new: dict[str, Any] | None = None, keys: dict[str, Any] | None = None) -> StreamRecord:
+    inner: dict[str, Any] = {"Keys": keys or {"id": {"S": "o-1"}}, "SequenceNumber": "1"}
+    if new is not None:
+        inner["NewImage"] = new
+    return stream_record({"eventID": "e", "eventName": event, "dynamodb": inner})
+
+
+def test_a_remove_is_known_by_the_keys_it_removed() -> None:
+    record = ddb("REMOVE", keys={"b": {"S": "2"}, "a": {"N": "1"}})
+    assert ledger_key(record, "order_id") == 'removed:{"a": {"N": "1"}, "b": {"S": "2"}}'
+    assert record_identity(record) == 'removed:{"a": {"N": "1"}, "b": {"S": "2"}}'
+
+
+def test_an_insert_or_modify_is_known_by_its_correlate_field() -> None:
+    new = {"order_id": {"S": "o-7"}, "n": {"N": "42"}, "m": {"M": {"z": {"S": "1"}, "a": {"N": "2"}}}}
+    for event in ("INSERT", "MODIFY"):
+        assert ledger_key(ddb(event, new=new), "order_id") == "o-7"
+    assert ledger_key(ddb("INSERT", new=new), "n") == "42"
+    assert ledger_key(ddb("INSERT", new=new), "m") == '{"a": {"N": "2"}, "z": {"S": "1"}}'
+    assert ledger_key(ddb("INSERT", new=new), "missing") == ""
+    assert ledger_key(ddb("INSERT", new=new), None) == ""
+    assert ledger_key(ddb("INSERT", new={"": {"S": "blank-named"}}), None) == "blank-named"
+    assert ledger_key(ddb("INSERT", new={"order_id": {}}), "order_id") == ""
+    assert ledger_key(ddb("INSERT", new={"order_id": "plain"}), "order_id") == ""
+    assert ledger_key(ddb("INSERT"), "order_id") == ""  # a KEYS_ONLY stream
+
+
+def test_a_record_that_is_not_a_dynamodb_stream_record_has_no_ledger_key() -> None:
+    def kinesis(data: bytes) -> StreamRecord:
+        return StreamRecord("1", "pk", data, 0.0)
+
+    assert ledger_key(kinesis(b"not json"), "id") is None
+    assert ledger_key(kinesis(b"[1, 2]"), "id") is None
+    assert ledger_key(kinesis(b'{"eventID": "e", "eventName": "INSERT"}'), "id") is None
+    body = {"eventID": "e", "eventName": "INSERT", "dynamodb": {}, "extra": 1}
+    assert ledger_key(kinesis(json.dumps(body).encode()), "id") is None
+    body = {"eventID": "e", "eventName": "UPSERT", "dynamodb": {"NewImage": {"id": {"S": "x"}}}}
+    assert ledger_key(kinesis(json.dumps(body).encode()), "id") is None
+    body["eventName"] = "INSERT"
+    assert ledger_key(kinesis(json.dumps(body).encode()), "id") == "x"
+
+
+def test_a_write_is_identified_by_its_whole_new_image() -> None:
+    new = {"b": {"B": b"\x01"}, "a": {"S": "x"}}
+    assert image_identity(new) == 'dynamodb-image:{"a": {"S": "x"}, "b": {"B": "AQ=="}}'
+    assert record_identity(ddb("MODIFY", new=new)) == image_identity(new)
+    assert record_identity(ddb("INSERT")) is None
