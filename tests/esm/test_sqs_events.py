@@ -148,6 +148,10 @@ def test_a_synthetic_sequence_number_is_20_digits_stable_and_ordered_by_send_tim
     assert synthetic_sequence_number("id-1", "").startswith("0" * 13)
     fifo = record_attributes(message({"MessageGroupId": "g"}))
     assert fifo["SequenceNumber"].startswith("0" * 13) and len(fifo["SequenceNumber"]) == 20
+    # A FIFO record whose queue gave no sequence number gets the message's own, ordered by its send time
+    sent = record_attributes(message(FIFO))["SequenceNumber"]
+    assert sent == synthetic_sequence_number("059f36b4-87a3-44ab-83d2-661975830a7d", "1700000000123")
+    assert sent.startswith("1700000000123")
 
 
 def test_receive_count_and_group_of_a_message() -> None:

@@ -106,7 +106,7 @@ def _b64(value: bytes | str) -> str:
     return base64.b64encode(value if isinstance(value, bytes) else value.encode()).decode()
 
 
-def synthetic_sequence_number(message_id: str, sent_timestamp: str) -> str:
+def synthetic_sequence_number(message_id: str, sent_timestamp: str | None) -> str:
     """A 20-digit FIFO sequence number for a message whose queue did not report one (moto assigns one only
     when the sender gives an explicit MessageDeduplicationId). Stable across redeliveries of one message and
     increasing with the send time, as AWS's are."""
@@ -117,7 +117,7 @@ def synthetic_sequence_number(message_id: str, sent_timestamp: str) -> str:
 def record_attributes(message: SqsMessage) -> SqsRecordAttributes:
     raw = dict(message.attributes)
     if "MessageGroupId" in raw and "SequenceNumber" not in raw:
-        raw["SequenceNumber"] = synthetic_sequence_number(message.message_id, raw.get("SentTimestamp", "0"))
+        raw["SequenceNumber"] = synthetic_sequence_number(message.message_id, raw.get("SentTimestamp"))
     ordered = {key: raw.pop(key) for key in _ATTRIBUTE_ORDER if key in raw}
     for key in ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"):
         ordered.setdefault(key, "")

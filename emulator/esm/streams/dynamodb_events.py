@@ -202,12 +202,6 @@ def on_failure_record(
     return out  # type: ignore[return-value]
 
 
-def item_keys(record: StreamRecord) -> dict[str, Any]:
-    """The changed item's key attributes in DynamoDB JSON (the record's identity, with its sequence number)."""
-    keys: dict[str, Any] = json.loads(record.data)["dynamodb"].get("Keys", {})
-    return keys
-
-
 _BODY_KEYS = frozenset({"eventID", "eventName", "dynamodb"})
 
 
@@ -278,7 +272,6 @@ __all__ = [
     "event_record",
     "image_identity",
     "iso_s",
-    "item_keys",
     "item_size",
     "json_default",
     "ledger_key",
