@@ -16,7 +16,7 @@ def match_rule(rule: ObjectRule, node: object) -> bool:
     """Whether ``node`` (a JSON-shaped event, or the value found at this rule's path) satisfies ``rule``."""
     candidates = _mappings(node)
     if not candidates:
-        return _match_mapping(rule, _EMPTY)  # a scalar or missing node: only absence checks can hold
+        return _match_mapping(rule, _EMPTY)  # a scalar, or an array of scalars: only absence checks can hold
     return any(_match_mapping(rule, candidate) for candidate in candidates)
 
 
@@ -33,7 +33,7 @@ def _match_mapping(rule: ObjectRule, mapping: Mapping[str, Any]) -> bool:
 
 def _mappings(node: object) -> list[Mapping[str, Any]]:
     if isinstance(node, Mapping):
-        return [node] if node is not _EMPTY else []
+        return [node]  # _EMPTY too: it matches as the empty object it is
     if isinstance(node, list | tuple):
         return [m for element in node for m in _mappings(element)]
     return []

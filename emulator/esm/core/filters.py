@@ -22,7 +22,6 @@ Filtered-out records never reach the function: the poller deletes them (SQS) or 
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,9 +71,6 @@ class FilterPatternError(ValueError):
         self.index = index
         self.pattern = pattern
         super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return self.message
 
     def __repr__(self) -> str:
         return f"FilterPatternError(reason={self.reason!r}, index={self.index!r}, pattern={self.pattern!r})"
@@ -163,9 +159,8 @@ def sqs_record_matches(patterns: Sequence[CompiledPattern], record: Mapping[str,
     if not patterns:
         return True
     raw = {key: value for key, value in record.items() if key not in _SQS_UNFILTERABLE}
-    decoded: object = _NOT_JSON
-    if any("body" in pattern.object_fields for pattern in patterns) and isinstance(raw.get("body"), str):
-        decoded = _parse_json(raw["body"])
+    wants_json = any("body" in pattern.object_fields for pattern in patterns)
+    decoded = _parse_json(raw.get("body")) if wants_json else _NOT_JSON
     for pattern in patterns:
         if "body" in pattern.object_fields:
             if isinstance(decoded, _NotJson):
@@ -179,20 +174,18 @@ def sqs_record_matches(patterns: Sequence[CompiledPattern], record: Mapping[str,
 
 
 def _decode_kinesis_data(data: object) -> object:
-    if isinstance(data, str):
-        try:
-            data = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            return _NOT_JSON
-    if isinstance(data, bytes | bytearray):
-        try:
-            return _parse_json(bytes(data).decode("utf-8"))
-        except UnicodeDecodeError:
-            return _NOT_JSON
-    return _NOT_JSON
+    """``data`` as the function gets it (base64 text), decoded and parsed; anything else is not JSON."""
+    if not isinstance(data, str):
+        return _NOT_JSON
+    try:
+        return _parse_json(base64.b64decode(data, validate=True).decode())
+    except ValueError:  # not base64 (binascii.Error) or not UTF-8 (UnicodeDecodeError): both ValueErrors
+        return _NOT_JSON
 
 
-def _parse_json(text: str) -> object:
+def _parse_json(text: object) -> object:
+    if not isinstance(text, str):
+        return _NOT_JSON
     try:
         return strict_json_loads(text)
     except (ValueError, RecursionError):
