@@ -162,14 +162,14 @@ def compile_rule(source: str) -> ObjectRule:
     try:
         document = strict_json_loads(source)
     except (ValueError, RecursionError) as exc:
-        raise PatternSyntaxError("Filter is not valid JSON") from exc
+        raise PatternSyntaxError(f"Filter is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise PatternSyntaxError("Filter is not an object")
     return _compile_object(document, in_or=False)
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _compile_object(document: Mapping[str, Any], *, in_or: bool) -> ObjectRule:
