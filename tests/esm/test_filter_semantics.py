@@ -57,6 +57,8 @@ EDGES: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
     ("wildcard two stars", {"a": [{"wildcard": "*b*d"}]}, {"a": "abcd"}, True),
     ("wildcard escaped backslash", {"a": [{"wildcard": "a\\\\b"}]}, {"a": "a\\b"}, True),
     ("wildcard escaped backslash then star", {"a": [{"wildcard": "a\\\\*"}]}, {"a": "a\\bc"}, True),
+    ("wildcard escapes late in the text", {"a": [{"wildcard": "logs/\\*/x\\\\*"}]}, {"a": "logs/*/x\\y"}, True),
+    ("wildcard escaped star late in the text", {"a": [{"wildcard": "logs/\\*"}]}, {"a": "logs/x"}, False),
     ("wildcard escape is one character", {"a": [{"wildcard": "a\\*"}]}, {"a": "a*x"}, False),
     ("wildcard no star is exact", {"a": [{"wildcard": "ab"}]}, {"a": "abc"}, False),
     ("wildcard regex metacharacters", {"a": [{"wildcard": "a+(b)?"}]}, {"a": "a+(b)?"}, True),

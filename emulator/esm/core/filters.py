@@ -145,7 +145,8 @@ def kinesis_record_matches(patterns: Sequence[CompiledPattern], record: Mapping[
     inner = record.get("kinesis")
     metadata: Mapping[str, Any] = inner if isinstance(inner, Mapping) else record
     data = _decode_kinesis_data(metadata.get("data"))
-    view = metadata if isinstance(data, _NotJson) else {**metadata, "data": data}
+    # Plain data is only ever read by a pattern that names "data", and such a pattern is skipped below.
+    view = {**metadata, "data": data}
     for pattern in patterns:
         if isinstance(data, _NotJson) and "data" in pattern.fields:
             continue  # "valid JSON" filter on data, plain data: Lambda drops the record
