@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from esm_fakes import RecordingObserver, RecordingSink
 from test_stream_batch import STREAM, config
 
@@ -20,7 +21,7 @@ from emulator.esm.core.stats import MappingStats
 from emulator.esm.streams.batch import StreamBatchProcessor
 from emulator.esm.streams.lanes import CheckpointTracker, Lane
 from emulator.esm.streams.records import StreamRecord
-from emulator.esm.streams.windows import MAX_STATE_BYTES
+from emulator.esm.streams.windows import MAX_STATE_BYTES, TumblingWindows, iso_window, missing
 
 T0 = 1_800_000_000.0  # a multiple of 60: a window starts here
 
@@ -163,3 +164,93 @@ def test_a_lane_never_puts_two_windows_in_one_batch_and_is_busy_while_a_window_i
     lane.step()
     assert lane.idle and function.events[-1]["isFinalInvokeForWindow"] is True
     assert function.events[-1]["state"] == {"sum": 7}
+
+
+# -- one lane's windows, without a processor ------------------------------------------------------------------
+def windows(seconds: int = 60, now: float = T0) -> tuple[TumblingWindows, FakeClock]:
+    clock = FakeClock(now)
+    return TumblingWindows(seconds, clock), clock
+
+
+def test_a_record_belongs_to_the_window_its_arrival_falls_in_aligned_on_the_epoch() -> None:
+    w, _ = windows(seconds=30)
+    assert [w.window_of(rec(1, T0 + dt)) for dt in (0, 29.999, 30, 59, 61)] == [T0, T0, T0 + 30, T0 + 30, T0 + 60]
+    assert w.window_of(rec(1, T0 - 0.5)) == T0 - 30
+
+
+def test_a_window_ends_its_length_after_it_starts_and_is_due_from_that_instant() -> None:
+    w, clock = windows(seconds=60, now=T0 + 59)
+    assert w.end is None and not w.due()  # no window open
+    w.open(T0)
+    assert w.end == T0 + 60
+    assert not w.due()
+    clock.advance(1)
+    assert w.due()
+
+
+def test_opening_the_open_window_keeps_its_state_and_a_new_one_starts_afresh() -> None:
+    w, _ = windows()
+    w.open(T0)
+    w.state, w.terminated_early = {"sum": 3}, True
+    w.open(T0)
+    assert (w.state, w.terminated_early) == ({"sum": 3}, True)
+    w.open(T0 + 60)
+    assert (w.start, w.state, w.terminated_early) == (T0 + 60, {}, False)
+
+
+def test_only_the_final_invocation_says_whether_the_window_ended_early() -> None:
+    w, _ = windows()
+    w.open(T0 + 60)
+    w.terminated_early = True
+    ordinary = w.fields(shard_id="s-1", source_arn=STREAM)
+    final = w.fields(shard_id="s-1", source_arn=STREAM, final=True)
+    assert (ordinary["isFinalInvokeForWindow"], ordinary["isWindowTerminatedEarly"]) == (False, False)
+    assert (final["isFinalInvokeForWindow"], final["isWindowTerminatedEarly"]) == (True, True)
+    assert final["window"] == {"start": "2027-01-15T08:01:00Z", "end": "2027-01-15T08:02:00Z"}
+    assert final["shardId"] == "s-1" and final["eventSourceARN"] == STREAM
+
+
+@pytest.mark.parametrize(
+    ("payload", "state"),
+    [
+        (b'{"state": {"sum": 1}}', {"sum": 1}),
+        (b'{"state": null}', None),  # a state of null is a state
+        (b'{"state": {}, "batchItemFailures": []}', {}),
+    ],
+)
+def test_the_state_a_response_returns(payload: bytes, state: Any) -> None:
+    w, _ = windows()
+    returned = w.returned_state(payload)
+    assert not missing(returned) and returned == state
+
+
+@pytest.mark.parametrize("payload", [b"", b"null", b"not json", b'"the state is fine"', b'["state"]', b'{"sum": 1}'])
+def test_a_response_without_a_state_object_has_none(payload: bytes) -> None:
+    w, _ = windows()
+    assert missing(w.returned_state(payload))
+
+
+def test_state_of_exactly_one_megabyte_is_kept_and_one_byte_more_ends_the_window_early() -> None:
+    w, _ = windows()
+    w.open(T0)
+    fits = {"blob": "x" * (MAX_STATE_BYTES - len('{"blob": ""}'))}
+    assert len(json.dumps(fits).encode()) == MAX_STATE_BYTES == 1024 * 1024
+    assert w.keep(fits) and not w.terminated_early and w.state == fits
+    over = {"blob": fits["blob"] + "x"}
+    assert not w.keep(over) and w.terminated_early
+    assert w.state == over  # handed to the final invocation
+
+
+def test_closing_a_window_on_time_ends_it_and_closing_it_early_keeps_it_open_afresh() -> None:
+    w, _ = windows()
+    w.open(T0)
+    w.state, w.terminated_early = {"sum": 1}, True
+    w.closed(early=True)
+    assert (w.start, w.state, w.terminated_early) == (T0, {}, False)
+    w.state = {"sum": 2}
+    w.closed(early=False)
+    assert (w.start, w.state, w.terminated_early) == (None, {}, False)
+
+
+def test_window_times_are_whole_seconds_in_utc() -> None:
+    assert iso_window(T0 + 0.75) == "2027-01-15T08:00:00Z"
