@@ -88,7 +88,6 @@ class _Sub:
     invocations: int = 0
     retries: int = 0
     last_error: str | None = None
-    ever_invoked: bool = False
 
 
 class StreamBatchProcessor:
@@ -157,7 +156,6 @@ class StreamBatchProcessor:
             outcome = self.invoker.invoke(self.config.function_arn, json.dumps(body).encode())
             if outcome.invoked:
                 sub.invocations += 1
-                sub.ever_invoked = True
                 self.stats.add("invocations")
             verdict = self._windowed(read_response(
                 outcome,

@@ -67,7 +67,8 @@ class TumblingWindows:
 
     def fields(self, *, shard_id: str, source_arn: str, final: bool = False) -> dict[str, Any]:
         """What an invocation's payload carries besides ``Records``."""
-        start = self.start if self.start is not None else 0.0
+        start = self.start
+        assert start is not None, "only an open window's invocations carry window fields"
         return {
             "window": {"start": iso_window(start), "end": iso_window(start + self.seconds)},
             "state": self.state,
@@ -80,8 +81,8 @@ class TumblingWindows:
     def returned_state(self, payload: bytes) -> Any:
         """The ``state`` of a response, or ``_MISSING`` (the invocation then counts as failed)."""
         try:
-            body = json.loads(payload or b"null")
-        except ValueError:
+            body = json.loads(payload)
+        except ValueError:  # an empty or non-JSON response holds no state either
             return _MISSING
         if not isinstance(body, dict) or "state" not in body:
             return _MISSING
