@@ -93,6 +93,17 @@ def test_the_batching_window_holds_a_partial_batch_until_it_has_passed() -> None
     assert h.batches == [["1", "2", "3", "4"]]
 
 
+def test_a_one_second_window_is_a_window_too_and_is_waited_to_its_last_fraction() -> None:
+    h = harness(window_s=1, idle_poll_s=10)
+    h.lane.add(recs(1, 1))
+    assert h.step() == 1
+    h.clock.advance(0.75)
+    assert h.step() == 0.25
+    assert h.batches == []
+    h.clock.advance(0.25)
+    assert h.step() is None and h.batches == [["1"]]
+
+
 def test_a_long_window_is_waited_in_poll_intervals() -> None:
     h = harness(window_s=300, idle_poll_s=1)
     h.lane.add(recs(1, 1))
@@ -161,6 +172,27 @@ def test_a_record_bigger_than_the_payload_limit_still_goes_alone() -> None:
     assert h.batches == [["1"], ["2"]]
 
 
+def test_with_tumbling_windows_a_batch_ends_where_the_next_window_begins() -> None:
+    # Records 1 and 2 in the window of T0, 3 in the next one: two batches, each of one window.
+    clock = FakeClock(T0 + 70)
+    hooks = Windows(TumblingWindows(60, clock))
+    batches: list[list[str]] = []
+
+    def process(batch: list[StreamRecord]) -> bool:
+        batches.append([r.sequence_number for r in batch])
+        return True
+
+    lane = Lane(cfg(), process=process, tracker=CheckpointTracker(), clock=clock, idle_poll_s=1, windows=hooks)
+    lane.add([arriving(1, T0 + 1), arriving(2, T0 + 59), arriving(3, T0 + 60)])
+    for _ in range(3):  # bounded: a lane that took nothing would loop forever
+        if lane.buffer:
+            lane.step()
+    assert batches == [["1", "2"], ["3"]]
+    lane.add([arriving(4, T0 + 61)])
+    lane.step()
+    assert batches[-1] == ["4"]
+
+
 # -- the checkpoint ------------------------------------------------------------------------------------------
 def test_the_processor_checkpoint_marks_the_batch_done_up_to_that_record() -> None:
     h = harness(batch_size=20)
@@ -187,6 +219,24 @@ def test_the_checkpoint_never_passes_a_record_that_is_not_done() -> None:
 
 
 # -- idle, busy and tumbling windows -------------------------------------------------------------------------
+T0 = 1_800_000_000.0  # a multiple of 60
+
+
+def arriving(i: int, at: float) -> StreamRecord:
+    return StreamRecord(str(i), f"pk-{i}", b"{}", at)
+
+
+@dataclass
+class Windows:
+    """Window hooks around real ``TumblingWindows`` whose window never waits for a final invocation."""
+
+    windows: TumblingWindows
+    window_open: bool = False
+
+    def tick(self) -> None:
+        return None
+
+
 @dataclass
 class OpenWindow:
     """Window hooks whose window stays open until ``tick`` runs ``closes`` times."""

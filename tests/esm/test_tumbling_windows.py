@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,5 +253,11 @@ def test_closing_a_window_on_time_ends_it_and_closing_it_early_keeps_it_open_afr
     assert (w.start, w.state, w.terminated_early) == (None, {}, False)
 
 
-def test_window_times_are_whole_seconds_in_utc() -> None:
-    assert iso_window(T0 + 0.75) == "2027-01-15T08:00:00Z"
+def test_window_times_are_whole_seconds_in_utc_whatever_the_local_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert iso_window(T0 + 0.75) == "2027-01-15T08:00:00Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

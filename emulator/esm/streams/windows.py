@@ -68,7 +68,7 @@ class TumblingWindows:
     def fields(self, *, shard_id: str, source_arn: str, final: bool = False) -> dict[str, Any]:
         """What an invocation's payload carries besides ``Records``."""
         start = self.start
-        assert start is not None, "only an open window's invocations carry window fields"
+        assert start is not None  # only an open window's invocations carry window fields
         return {
             "window": {"start": iso_window(start), "end": iso_window(start + self.seconds)},
             "state": self.state,
