@@ -3,6 +3,7 @@ semantics of Kinesis mappings, in milliseconds, without a server."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -281,3 +282,99 @@ def test_bisect_reports_every_record_but_the_poison_one_processed() -> None:
     processed = [r.sequence_number for r in observer.processed]
     assert sorted(processed, key=int) == [str(i) for i in range(1, 21) if i != 7]
     assert len(processed) == len(set(processed))
+
+
+# -- what the function and the destination see of the mapping -----------------------------------------------
+class Capturing(ScriptedInvoker):
+    """Keeps every payload as the function received it."""
+
+    def __init__(self, respond: Any) -> None:
+        super().__init__(respond)
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, function_arn: str, payload: bytes) -> InvokeOutcome:
+        self.events.append(json.loads(payload))
+        return super().invoke(function_arn, payload)
+
+
+def test_each_record_names_its_shard_stream_region_and_the_mapping_role() -> None:
+    invoker = Capturing(unhandled)
+    p, sink, _, _ = processor(config(max_retry_attempts=0), invoker)
+    p.process(records(2))
+    [event] = invoker.events
+    for record in [*event["Records"], *sink.sent[0][2]]:
+        assert record["eventID"] == f"shardId-000000000000:{record['kinesis']['sequenceNumber']}"
+        assert (record["eventSourceARN"], record["awsRegion"]) == (STREAM, "us-east-1")
+        assert record["invokeIdentityArn"] == "arn:aws:iam::1:role/r"
+    assert sink.sent[0][1]["KinesisBatchInfo"]["shardId"] == "shardId-000000000000"
+    assert "window" not in event and "state" not in event  # no tumbling window configured
+
+
+# -- MaximumRecordAgeInSeconds -------------------------------------------------------------------------------
+def test_a_record_exactly_maximum_record_age_old_is_still_invoked() -> None:
+    # AWS discards records *older* than MaximumRecordAgeInSeconds
+    clock = FakeClock()
+    invoker = ScriptedInvoker(ok)
+    p, sink, _, checkpoints = processor(config(max_record_age_s=60), invoker, clock)
+    p.process(records(1, arrival=clock.now() - 60.5) + records(1, start=2, arrival=clock.now() - 60))
+    assert invoker.calls == [["2"]]
+    [(_, message, _)] = sink.sent
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == "1"
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert checkpoints == ["1", "2"]
+
+
+def test_records_that_expire_while_their_half_is_retried_do_not_stop_the_other_half() -> None:
+    # GIVEN record 1 (old) always failing and record 2 (fresh), bisect on, no retry limit, MaximumRecordAge 60
+    clock = FakeClock()
+
+    def respond(batch: list[dict[str, Any]]) -> InvokeOutcome:
+        return unhandled(batch) if any(r["i"] == 1 for r in batch) else ok(batch)
+
+    invoker = ScriptedInvoker(respond)
+    cfg = config(bisect_on_error=True, max_retry_attempts=-1, max_record_age_s=60)
+    p, sink, observer, checkpoints = processor(cfg, invoker, clock)
+    old = records(1, arrival=clock.now() - 50)
+    fresh = records(1, start=2, arrival=clock.now())
+    assert p.process(old + fresh)
+    # THEN record 1 expires during its retries and goes to the destination; record 2 is then invoked
+    [(_, message, _)] = sink.sent
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == "1"
+    assert invoker.calls[-1] == ["2"]
+    assert [r.sequence_number for r in observer.processed] == ["2"]
+    assert checkpoints == ["1", "2"]
+
+
+# -- stopping -----------------------------------------------------------------------------------------------
+def test_stopped_while_the_previous_window_is_closed_the_batch_is_not_invoked() -> None:
+    # GIVEN a mapping with tumbling windows whose final invocation keeps failing, and stopped during its backoff
+    class StoppingClock(FakeClock):
+        def wait(self, seconds: float, event: threading.Event | None = None) -> bool:
+            stop.set()
+            return super().wait(seconds, event)
+
+    stop, clock = threading.Event(), StoppingClock(1_800_000_030.0)
+
+    def respond(batch: list[dict[str, Any]]) -> InvokeOutcome:
+        return returns({"state": {}})(batch) if batch else unhandled(batch)
+
+    invoker = ScriptedInvoker(respond)
+    p = StreamBatchProcessor(
+        config(tumbling_window_s=60), shard_id="shardId-000000000000", region="us-east-1", role_arn="r",
+        invoker=invoker, sink=RecordingSink(), clock=clock, stats=MappingStats(), observer=RecordingObserver(),
+        stop=stop, on_checkpoint=lambda s: None,
+    )
+    assert p.process(records(1, arrival=1_800_000_001.0))
+    # WHEN a batch of the next window comes and the final invocation of the first fails
+    assert p.process(records(1, start=2, arrival=1_800_000_061.0)) is False
+    # THEN the new batch was not invoked (it is read again from the checkpoint)
+    assert invoker.calls == [["1"], []]
+
+
+def test_a_one_second_tumbling_window_is_a_window() -> None:
+    invoker = Capturing(returns({"state": {"n": 1}}))
+    p, _, _, _ = processor(config(tumbling_window_s=1), invoker)
+    p.process(records(1))
+    assert invoker.events[0]["window"]["start"] == "2023-11-14T22:13:20Z"
+    assert invoker.events[0]["isFinalInvokeForWindow"] is False

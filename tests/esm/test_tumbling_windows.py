@@ -246,10 +246,10 @@ def test_closing_a_window_on_time_ends_it_and_closing_it_early_keeps_it_open_afr
     w, _ = windows()
     w.open(T0)
     w.state, w.terminated_early = {"sum": 1}, True
-    w.closed(early=True)
+    w.restarted()
     assert (w.start, w.state, w.terminated_early) == (T0, {}, False)
     w.state = {"sum": 2}
-    w.closed(early=False)
+    w.ended()
     assert (w.start, w.state, w.terminated_early) == (None, {}, False)
 
 
@@ -261,3 +261,100 @@ def test_window_times_are_whole_seconds_in_utc_whatever_the_local_time_zone(monk
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+# -- the final invocation ----------------------------------------------------------------------------------
+@dataclass
+class Answers:
+    """A function answering final invocations from ``finals`` in turn (then with success), recording where
+    each invocation went."""
+
+    finals: list[InvokeOutcome | None]
+    inner: Summing = field(default_factory=Summing)
+    arns: list[str] = field(default_factory=list)
+
+    def invoke(self, function_arn: str, payload: bytes) -> InvokeOutcome:
+        self.arns.append(function_arn)
+        answer = self.inner.invoke(function_arn, payload)
+        if json.loads(payload)["isFinalInvokeForWindow"] and self.finals:
+            return self.finals.pop(0) or answer
+        return answer
+
+    def role_arn(self, function_arn: str) -> str:
+        return self.inner.role_arn(function_arn)
+
+
+THROTTLED = InvokeOutcome(b"", None, 429, invoked=False)
+FAILED = InvokeOutcome(b'{"errorMessage": "x"}', "Unhandled", 200)
+
+
+def processor_with(function: Any, clock: FakeClock, stop: threading.Event | None = None) -> tuple[
+        StreamBatchProcessor, MappingStats]:
+    stats = MappingStats()
+    p = StreamBatchProcessor(
+        config(tumbling_window_s=60), shard_id="shardId-000000000007", region="us-east-1", role_arn="r",
+        invoker=function, sink=RecordingSink(), clock=clock, stats=stats, observer=RecordingObserver(),
+        stop=stop or threading.Event(), on_checkpoint=lambda s: None,
+    )
+    return p, stats
+
+
+def test_the_final_invocation_goes_to_the_mapping_function_and_names_the_shard_and_stream() -> None:
+    clock, function = FakeClock(T0 + 5), Answers([])
+    p, _ = processor_with(function, clock)
+    p.process([rec(1, T0 + 1)])
+    clock.advance(60)
+    p.tick()
+    final = function.inner.events[-1]
+    assert final["isFinalInvokeForWindow"] is True
+    assert (final["shardId"], final["eventSourceARN"]) == ("shardId-000000000007", STREAM)
+    assert function.arns == [config().function_arn] * 2
+
+
+def test_a_final_invocation_is_retried_with_backoff_and_a_throttle_is_not_a_retry() -> None:
+    clock, function = FakeClock(T0 + 5), Answers([THROTTLED, FAILED, FAILED])
+    p, stats = processor_with(function, clock)
+    p.process([rec(1, T0 + 1)])
+    clock.advance(60)
+    p.tick()
+    assert clock.waits == [1, 2, 4]  # the backoff of a failed batch
+    assert (stats.throttles, stats.retries, stats.invocations, stats.windows_closed) == (1, 2, 4, 1)
+    assert not p.window_open
+
+
+def test_stopped_while_a_final_invocation_fails_the_window_stays_open_and_no_backoff_is_slept() -> None:
+    class StoppingClock(FakeClock):
+        def wait(self, seconds: float, event: threading.Event | None = None) -> bool:
+            stop.set()
+            return super().wait(seconds, event)
+
+    stop, clock = threading.Event(), StoppingClock(T0 + 5)
+    function = Answers([FAILED])
+    p, stats = processor_with(function, clock, stop)
+    p.process([rec(1, T0 + 1)])
+    clock.advance(60)
+    p.tick()
+    assert p.window_open and stats.windows_closed == 0
+    assert clock.waits == []
+
+
+def test_a_window_ended_early_stays_open_and_gets_its_own_final_invocation_at_its_end() -> None:
+    clock = FakeClock(T0 + 5)
+    big = {"blob": "x" * MAX_STATE_BYTES}
+
+    def huge(event: dict[str, Any], state: dict[str, Any]) -> InvokeOutcome | None:
+        if event["Records"] and event["Records"][0]["kinesis"]["sequenceNumber"] == "1":
+            return InvokeOutcome(json.dumps({"state": big}).encode(), None, 200)
+        return None
+
+    function = Summing(answer=huge)
+    p, stats = make(function, clock)
+    p.process([rec(1, T0 + 1)])
+    assert function.events[1]["isWindowTerminatedEarly"] is True and stats.windows_closed == 1
+    assert p.window_open  # the window goes on until its end
+    clock.advance(60)
+    p.tick()
+    final = function.events[-1]
+    assert final["isFinalInvokeForWindow"] is True and final["isWindowTerminatedEarly"] is False
+    assert final["state"] == {} and final["window"] == function.events[0]["window"]
+    assert not p.window_open and stats.windows_closed == 2

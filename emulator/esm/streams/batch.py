@@ -139,8 +139,8 @@ class StreamBatchProcessor:
     def process(self, batch: list[StreamRecord]) -> bool:
         """Run ``batch`` to completion. False if stopped before that (nothing after the checkpoint is lost:
         the worker resumes from the checkpoint)."""
-        if self.windows is not None and batch and not self._enter_window(batch[0]):
-            return False
+        if self.windows is not None and batch:
+            self._enter_window(batch[0])
         queue: deque[_Sub] = deque([_Sub(list(batch))])
         while queue:
             if self.stop.is_set():
@@ -176,14 +176,15 @@ class StreamBatchProcessor:
         return True
 
     # -- tumbling windows -------------------------------------------------------------------------------
-    def _enter_window(self, first: StreamRecord) -> bool:
-        """Before a batch: end the open window if the batch belongs to a later one, then open the batch's."""
+    def _enter_window(self, first: StreamRecord) -> None:
+        """Before a batch: end the open window if the batch belongs to a later one, then open the batch's
+        (with fresh state). Stopped during that final invocation, the batch is not invoked: ``process`` sees
+        the stop next, and a restarted mapping starts its windows afresh."""
         assert self.windows is not None
         start = self.windows.window_of(first)
-        if self.windows.start is not None and self.windows.start != start and not self._final_invoke(early=False):
-            return False
+        if self.windows.start is not None and self.windows.start != start:
+            self._final_invoke()
         self.windows.open(start)
-        return True
 
     def _windowed(self, verdict: BatchVerdict, payload: bytes) -> BatchVerdict:
         """With a window, a response without ``state`` fails the batch; the state of one that ran is kept."""
@@ -192,21 +193,21 @@ class StreamBatchProcessor:
         state = self.windows.returned_state(payload)
         if missing(state):
             return BatchVerdict("batch_failure")
-        if not self.windows.keep(state):  # over 1 MB: the window ends early, later records start afresh
-            self._final_invoke(early=True)
+        if not self.windows.keep(state) and self._final_invoke():  # over 1 MB: the window ends early,
+            self.windows.restarted()  # and its later records start afresh
         return verdict
 
     def tick(self) -> None:
         """Called while the lane is idle: the final invocation of a window whose end has passed."""
-        if self.windows is not None and self.windows.due():
-            self._final_invoke(early=False)
+        if self.windows is not None and self.windows.due() and self._final_invoke():
+            self.windows.ended()
 
     @property
     def window_open(self) -> bool:
         """A window still waits for its final invocation (the lane is not done)."""
         return self.windows is not None and self.windows.start is not None
 
-    def _final_invoke(self, *, early: bool) -> bool:
+    def _final_invoke(self) -> bool:
         """The window's last invocation: no records, its state, ``isFinalInvokeForWindow``; retried until it
         succeeds, holding up the shard. False if stopped first."""
         assert self.windows is not None
@@ -218,7 +219,6 @@ class StreamBatchProcessor:
             if outcome.invoked:
                 self.stats.add("invocations")
             if outcome.invoked and outcome.function_error is None:
-                self.windows.closed(early=early)
                 self.stats.add("windows_closed")
                 return True
             attempt += 1

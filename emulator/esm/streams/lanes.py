@@ -25,11 +25,10 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invocation payload limit
 
 
 def lane_of(partition_key: str, lanes: int) -> int:
-    """Stable across processes (unlike ``hash``), so a replay assigns keys the same way."""
-    if lanes <= 1:
-        return 0
+    """Stable across processes (unlike ``hash``), so a replay assigns keys the same way. The poller only asks
+    with several lanes; one lane is lane 0 all the same."""
     digest = hashlib.md5(partition_key.encode(), usedforsecurity=False).digest()
-    return int.from_bytes(digest[:8], "big") % lanes
+    return int.from_bytes(digest[:8]) % lanes  # big-endian, int.from_bytes's default
 
 
 class CheckpointTracker:

@@ -97,13 +97,13 @@ class TumblingWindows:
             return False
         return True
 
-    def closed(self, *, early: bool) -> None:
-        """After a successful final invocation: a window that ended on time is gone; one terminated early
-        goes on with fresh state."""
-        self.state = {}
-        if not early:
-            self.start = None
-        self.terminated_early = False
+    def ended(self) -> None:
+        """After the successful final invocation of a window that ended on time: it is gone."""
+        self.start, self.state, self.terminated_early = None, {}, False
+
+    def restarted(self) -> None:
+        """After the successful final invocation of a window terminated early: it goes on with fresh state."""
+        self.state, self.terminated_early = {}, False
 
 
 def missing(state: Any) -> bool:
