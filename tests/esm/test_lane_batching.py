@@ -8,12 +8,20 @@ passed since it started gathering, or when the payload would exceed the 6 MB inv
 
 from __future__ import annotations
 
+import json
 import threading
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from esm_fakes import RecordingObserver, RecordingSink
+
 from emulator.clock import FakeClock, ScaledClock
 from emulator.esm.core.config import MappingConfig
+from emulator.esm.core.invoker import InvokeOutcome
+from emulator.esm.core.stats import MappingStats
+from emulator.esm.streams.batch import StreamBatchProcessor
+from emulator.esm.streams.kinesis_events import KINESIS_HOOKS
 from emulator.esm.streams.lanes import MAX_PAYLOAD_BYTES, CheckpointTracker, Lane, lane_of
 from emulator.esm.streams.records import StreamRecord
 from emulator.esm.streams.windows import TumblingWindows
@@ -50,8 +58,12 @@ class Harness:
         return self.lane.step()
 
 
-def harness(clock: Any = None, *, idle_poll_s: float = 0.5, **config: Any) -> Harness:
+def harness(
+    clock: Any = None, *, idle_poll_s: float = 0.5, sizes: dict[str, int] | None = None, **config: Any
+) -> Harness:
+    """A lane whose records take ``sizes[sequence number]`` bytes of payload (100 when not given)."""
     clock = clock or FakeClock()
+    sizes = defaultdict(lambda: 100, sizes or {})
     tracker = CheckpointTracker()
     batches: list[list[str]] = []
 
@@ -59,7 +71,8 @@ def harness(clock: Any = None, *, idle_poll_s: float = 0.5, **config: Any) -> Ha
         batches.append([r.sequence_number for r in batch])
         return True
 
-    lane = Lane(cfg(**config), process=process, tracker=tracker, clock=clock, idle_poll_s=idle_poll_s)
+    lane = Lane(cfg(**config), process=process, size=lambda r: sizes[r.sequence_number], tracker=tracker, clock=clock,
+                idle_poll_s=idle_poll_s)
     return Harness(lane, clock, tracker, batches)
 
 
@@ -154,19 +167,25 @@ def test_a_batch_holds_at_most_batch_size_records_in_order() -> None:
     assert h.batches == [["1", "2", "3", "4"], ["5", "6", "7", "8"], ["9", "10"]]
 
 
-def test_a_batch_stops_before_the_record_that_would_take_it_over_6_mb() -> None:
-    # 1 MiB of data is about 1.33 MiB in base64: four fit in 6 MiB, five do not
-    h = harness(batch_size=100)
-    h.lane.add(recs(1, 9, size=MIB))
+def test_a_batch_fills_the_6_mb_payload_to_its_last_byte_and_no_further() -> None:
+    # {"Records": [a, b, c]}: 15 bytes of envelope, each record its JSON and the ", " before it (counted by the
+    # size function), which the first record has not
+    exact = MAX_PAYLOAD_BYTES - 15 + 2
+    h = harness(batch_size=100, sizes={"1": 2 * MIB, "2": 2 * MIB, "3": exact - 4 * MIB})
+    h.lane.add(recs(1, 4))
     while h.lane.buffer:
         h.step()
-    assert [len(b) for b in h.batches] == [4, 4, 1]
-    assert 4 * (MIB * 4 // 3) < MAX_PAYLOAD_BYTES < 5 * (MIB * 4 // 3)
+    assert h.batches == [["1", "2", "3"], ["4"]]
+    h = harness(batch_size=100, sizes={"1": 2 * MIB, "2": 2 * MIB, "3": exact - 4 * MIB + 1})
+    h.lane.add(recs(1, 4))
+    while h.lane.buffer:
+        h.step()
+    assert h.batches == [["1", "2"], ["3", "4"]]
 
 
 def test_a_record_bigger_than_the_payload_limit_still_goes_alone() -> None:
-    h = harness(batch_size=100)
-    h.lane.add([*recs(1, 1, size=5 * MIB), *recs(2, 2)])
+    h = harness(batch_size=100, sizes={"1": 7 * MIB})
+    h.lane.add(recs(1, 2))
     while h.lane.buffer:
         h.step()
     assert h.batches == [["1"], ["2"]]
@@ -182,7 +201,8 @@ def test_with_tumbling_windows_a_batch_ends_where_the_next_window_begins() -> No
         batches.append([r.sequence_number for r in batch])
         return True
 
-    lane = Lane(cfg(), process=process, tracker=CheckpointTracker(), clock=clock, idle_poll_s=1, windows=hooks)
+    lane = Lane(cfg(), process=process, size=lambda r: 100, tracker=CheckpointTracker(), clock=clock,
+                idle_poll_s=1, windows=hooks)
     lane.add([arriving(1, T0 + 1), arriving(2, T0 + 59), arriving(3, T0 + 60)])
     for _ in range(3):  # bounded: a lane that took nothing would loop forever
         if lane.buffer:
@@ -258,8 +278,8 @@ class OpenWindow:
 
 def test_a_lane_with_an_open_tumbling_window_is_not_idle_and_busy_while_it_ticks() -> None:
     hooks = OpenWindow()
-    lane = Lane(cfg(), process=lambda b: True, tracker=CheckpointTracker(), clock=FakeClock(), idle_poll_s=1,
-                windows=hooks)
+    lane = Lane(cfg(), process=lambda b: True, size=lambda r: 100, tracker=CheckpointTracker(),
+                clock=FakeClock(), idle_poll_s=1, windows=hooks)
     hooks.lane = lane
     assert not lane.idle  # nothing buffered, nothing running, but a final invocation is still due
     assert lane.step() == 1
@@ -268,7 +288,8 @@ def test_a_lane_with_an_open_tumbling_window_is_not_idle_and_busy_while_it_ticks
 
 
 def test_a_lane_is_idle_only_with_nothing_buffered_and_nothing_running() -> None:
-    lane = Lane(cfg(), process=lambda b: True, tracker=CheckpointTracker(), clock=FakeClock(), idle_poll_s=1)
+    lane = Lane(cfg(), process=lambda b: True, size=lambda r: 100, tracker=CheckpointTracker(), clock=FakeClock(),
+                idle_poll_s=1)
     assert lane.idle
     lane.add(recs(1, 1))
     assert not lane.idle and lane.wake.is_set()
@@ -290,7 +311,8 @@ def test_the_lane_of_a_key_is_the_same_in_every_release() -> None:
 
 
 def test_threads_wake_a_waiting_lane_when_records_arrive() -> None:
-    lane = Lane(cfg(), process=lambda b: True, tracker=CheckpointTracker(), clock=FakeClock(), idle_poll_s=1)
+    lane = Lane(cfg(), process=lambda b: True, size=lambda r: 100, tracker=CheckpointTracker(), clock=FakeClock(),
+                idle_poll_s=1)
     woke = threading.Event()
 
     def waiter() -> None:
@@ -302,3 +324,106 @@ def test_threads_wake_a_waiting_lane_when_records_arrive() -> None:
     lane.add(recs(1, 1))
     thread.join(20)
     assert woke.is_set()
+
+
+# -- the lane and its processor: the payload the function gets ----------------------------------------------
+@dataclass
+class CountingHooks:
+    """Kinesis's hooks, counting how often a record is shaped."""
+
+    shaped: int = 0
+
+    def shape(self, record: StreamRecord, **context: Any) -> Any:
+        self.shaped += 1
+        return KINESIS_HOOKS.shape(record, **context)
+
+    def failure_record(self, records: list[StreamRecord], **context: Any) -> Any:
+        return KINESIS_HOOKS.failure_record(records, **context)
+
+    def keeps(self, patterns: Any, shaped: Any) -> bool:
+        return KINESIS_HOOKS.keeps(patterns, shaped)
+
+
+def kinesis_lane(batch_size: int, invoker: Any, hooks: Any = None, **config: Any) -> tuple[Lane, StreamBatchProcessor]:
+    mapping = cfg(batch_size=batch_size, **config)
+    p = StreamBatchProcessor(
+        mapping, shard_id="shardId-000000000000", region="us-east-1",
+        role_arn="arn:aws:iam::123456789012:role/service-role/consumer-role", invoker=invoker, sink=RecordingSink(),
+        clock=FakeClock(), stats=MappingStats(), observer=RecordingObserver(), stop=threading.Event(),
+        on_checkpoint=lambda s: None, hooks=hooks,
+    )
+    lane = Lane(mapping, process=p.process, size=p.payload_size, tracker=CheckpointTracker(), clock=FakeClock(),
+                idle_poll_s=1)
+    return lane, p
+
+
+def kinesis_records(n: int, size: int) -> list[StreamRecord]:
+    """Records as Kinesis numbers them (56 digits) with ``size`` bytes of data each."""
+    base = 49_590_338_271_490_256_608_559_692_538_361_571_095_921_575_989_136_588_898
+    return [StreamRecord(str(base + i), f"customer-{i:05d}", b"x" * size, 1_700_000_000.0) for i in range(n)]
+
+
+@dataclass
+class Payloads:
+    """Keeps every payload; answers with a state, so a tumbling window's batches succeed too."""
+
+    payloads: list[bytes] = field(default_factory=list)
+
+    def invoke(self, function_arn: str, payload: bytes) -> InvokeOutcome:
+        self.payloads.append(payload)
+        return InvokeOutcome(b'{"state": {}}', None, 200)
+
+    def role_arn(self, function_arn: str) -> str:
+        return "arn:aws:iam::123456789012:role/r"
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(p) for p in self.payloads]
+
+    @property
+    def counts(self) -> list[int]:
+        return [len(json.loads(p)["Records"]) for p in self.payloads]
+
+
+def test_no_invocation_payload_is_over_6_mb_and_each_batch_takes_all_that_fit() -> None:
+    # 4000-byte records take about 5.9 KB each as the function gets them: about 1060 fit in 6 MiB
+    invoker = Payloads()
+    lane, p = kinesis_lane(10_000, invoker)
+    records = kinesis_records(1200, 4000)
+    lane.add(records)
+    while lane.buffer:
+        lane.step()
+    assert sum(invoker.counts) == 1200 and len(invoker.counts) == 2
+    assert max(invoker.sizes) <= MAX_PAYLOAD_BYTES
+    next_record = records[invoker.counts[0]]
+    assert invoker.sizes[0] + p.payload_size(next_record) > MAX_PAYLOAD_BYTES
+
+
+def test_the_measured_sizes_add_up_to_the_payload_the_function_gets() -> None:
+    invoker = Payloads()
+    lane, p = kinesis_lane(10, invoker)
+    records = kinesis_records(3, 10)
+    sizes = [p.payload_size(r) for r in records]
+    lane.add(records)
+    lane.step()
+    assert invoker.sizes == [len('{"Records": []}') - len(", ") + sum(sizes)]
+
+
+def test_a_payload_is_written_as_json_dumps_writes_it_with_a_tumbling_windows_fields() -> None:
+    invoker = Payloads()
+    lane, _ = kinesis_lane(10, invoker, tumbling_window_s=60)
+    lane.add(kinesis_records(2, 10))
+    lane.step()
+    [payload] = invoker.payloads
+    event = json.loads(payload)
+    assert payload == json.dumps(event).encode()
+    assert list(event)[:2] == ["Records", "window"] and event["isFinalInvokeForWindow"] is False
+    assert [r["kinesis"]["partitionKey"] for r in event["Records"]] == ["customer-00000", "customer-00001"]
+
+
+def test_each_record_is_shaped_once_for_its_batch() -> None:
+    hooks = CountingHooks()
+    lane, _ = kinesis_lane(10, Payloads(), hooks=hooks)
+    lane.add(kinesis_records(5, 10))
+    lane.step()
+    assert hooks.shaped == 5

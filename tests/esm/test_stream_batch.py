@@ -221,6 +221,12 @@ def test_retry_backoff_is_exponential_and_capped() -> None:
     assert [retry_delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 12, 12, 12]
 
 
+def test_the_backoff_stays_capped_after_thousands_of_retries() -> None:
+    # MaximumRetryAttempts -1 and no MaximumRecordAgeInSeconds: a poison batch is retried as long as the run
+    # lasts (2.0 ** 1024 overflowed after 1025 retries, three emulated hours, and stopped the shard)
+    assert [retry_delay(n) for n in (1025, 10**6)] == [12, 12]
+
+
 def test_bisect_with_partial_failures_isolates_the_poison_record() -> None:
     # GIVEN a handler reporting its poison record 7 (of 20) as failed, and records after it not processed
     def respond(batch: list[dict[str, Any]]) -> InvokeOutcome:

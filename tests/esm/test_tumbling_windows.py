@@ -155,7 +155,8 @@ def test_a_lane_never_puts_two_windows_in_one_batch_and_is_busy_while_a_window_i
         batches.append([r.sequence_number for r in batch])
         return p.process(batch)
 
-    lane = Lane(p.config, process=process, tracker=CheckpointTracker(), clock=clock, idle_poll_s=0.01, windows=p)
+    lane = Lane(p.config, process=process, size=p.payload_size, tracker=CheckpointTracker(), clock=clock,
+                idle_poll_s=0.01, windows=p)
     lane.add([rec(1, T0 + 1), rec(2, T0 + 59), rec(3, T0 + 60), rec(4, T0 + 61)])
     while lane.buffer:
         lane.step()

@@ -79,7 +79,9 @@ def default_hooks() -> StreamHooks:
 
 
 def retry_delay(retry_number: int) -> float:
-    return min(RETRY_BASE_S * 2.0 ** max(0, retry_number - 1), RETRY_CAP_S)
+    # The exponent is bounded too: with MaximumRetryAttempts -1 a batch may be retried for hours, and
+    # 2.0 ** 1024 overflows a float (2 ** 32 is far past the cap already).
+    return min(RETRY_BASE_S * 2.0 ** min(max(0, retry_number - 1), 32), RETRY_CAP_S)
 
 
 @dataclass
@@ -123,6 +125,7 @@ class StreamBatchProcessor:
         self.on_result = on_result
         # TumblingWindowInSeconds > 0: window fields in every payload, state carried (streams.windows).
         self.windows = TumblingWindows(config.tumbling_window_s, clock) if config.tumbling_window_s > 0 else None
+        self._texts: dict[str, str] = {}  # the JSON of records measured for the next batch, by sequence number
 
     def shape(self, records: list[StreamRecord]) -> list[Any]:
         return [
@@ -136,9 +139,28 @@ class StreamBatchProcessor:
             for r in records
         ]
 
+    def payload_size(self, record: StreamRecord) -> int:
+        """Bytes ``record`` adds to an invocation payload: its JSON as the function receives it and the ", "
+        before it (the lane cuts batches at the 6 MB payload limit with it). The JSON is kept for the batch's
+        invocations, so a record is shaped and serialized once."""
+        text = json.dumps(self.shape([record])[0])
+        self._texts[record.sequence_number] = text
+        return len(text) + len(", ")
+
+    def _payload(self, records: list[StreamRecord], texts: dict[str, str]) -> bytes:
+        """``{"Records": [...]}`` and a window's fields, as ``json.dumps`` writes them, from each record's JSON
+        (made now for records ``payload_size`` did not measure)."""
+        shaped = ", ".join(texts.get(r.sequence_number) or json.dumps(self.shape([r])[0]) for r in records)
+        rest = "}"
+        if self.windows is not None:
+            fields = self.windows.fields(shard_id=self.shard_id, source_arn=self.config.event_source_arn)
+            rest = ", " + json.dumps(fields)[1:]
+        return ('{"Records": [' + shaped + "]" + rest).encode()
+
     def process(self, batch: list[StreamRecord]) -> bool:
         """Run ``batch`` to completion. False if stopped before that (nothing after the checkpoint is lost:
         the worker resumes from the checkpoint)."""
+        texts, self._texts = self._texts, {}
         if self.windows is not None and batch:
             self._enter_window(batch[0])
         queue: deque[_Sub] = deque([_Sub(list(batch))])
@@ -150,10 +172,7 @@ class StreamBatchProcessor:
             if not sub.records:
                 queue.popleft()
                 continue
-            body: dict[str, Any] = {"Records": self.shape(sub.records)}
-            if self.windows is not None:
-                body.update(self.windows.fields(shard_id=self.shard_id, source_arn=self.config.event_source_arn))
-            outcome = self.invoker.invoke(self.config.function_arn, json.dumps(body).encode())
+            outcome = self.invoker.invoke(self.config.function_arn, self._payload(sub.records, texts))
             if outcome.invoked:
                 sub.invocations += 1
                 self.stats.add("invocations")

@@ -22,6 +22,8 @@ from emulator.esm.streams.kinesis_events import StreamRecord
 from emulator.esm.streams.windows import TumblingWindows
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invocation payload limit
+# The payload is {"Records": [...]}; each record's size counts the ", " before it, which the first one has not.
+_ENVELOPE_BYTES = len('{"Records": []}') - len(", ")
 
 
 def lane_of(partition_key: str, lanes: int) -> int:
@@ -83,6 +85,7 @@ class Lane:
         config: MappingConfig,
         *,
         process: Callable[[list[StreamRecord]], bool],
+        size: Callable[[StreamRecord], int],
         tracker: CheckpointTracker,
         clock: Clock,
         idle_poll_s: float,
@@ -91,6 +94,7 @@ class Lane:
         self.config = config
         self._windows = windows
         self._process = process
+        self._size = size
         self._tracker = tracker
         self._clock = clock
         self._idle_poll_s = idle_poll_s
@@ -147,14 +151,14 @@ class Lane:
     def _take_batch(self) -> list[StreamRecord]:
         """Up to BatchSize records within the payload limit; with tumbling windows, of one window only."""
         batch: list[StreamRecord] = []
-        size = 0
+        size = _ENVELOPE_BYTES
         windows = self._windows.windows if self._windows is not None else None
         window = windows.window_of(self.buffer[0]) if windows is not None else None
         while self.buffer and len(batch) < self.config.batch_size:
             record = self.buffer[0]
             if windows is not None and windows.window_of(record) != window:
                 break
-            record_size = len(record.data) * 4 // 3 + len(record.partition_key) + 300
+            record_size = self._size(record)
             if batch and size + record_size > MAX_PAYLOAD_BYTES:
                 break
             batch.append(self.buffer.popleft())

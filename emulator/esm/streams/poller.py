@@ -108,6 +108,7 @@ class ShardWorker:
         lane = Lane(
             self.config,
             process=processor.process,
+            size=processor.payload_size,
             tracker=self._tracker,
             clock=self.clock,
             idle_poll_s=self.idle_poll_s,
