@@ -32,7 +32,7 @@ def test_a_batch_taken_while_idle_is_asked_is_seen() -> None:
     # GIVEN a lane with a record buffered and a batch that is still running when the check ends
     running: list[list[str]] = []
     lane = RacingLane(config(), process=lambda batch: running.append([r.sequence_number for r in batch]) or True,
-                      tracker=CheckpointTracker(), clock=FakeClock(), idle_poll_s=0.01)
+                      size=lambda record: 100, tracker=CheckpointTracker(), clock=FakeClock(), idle_poll_s=0.01)
     lane.add([StreamRecord("1", "k", b"{}", 1_700_000_000.0)])
     # WHEN another thread asks whether it is idle while the lane's thread takes that record
     lane.racing = True
