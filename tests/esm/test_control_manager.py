@@ -88,10 +88,13 @@ class Kinds:
     def __init__(self) -> None:
         self.made: list[FakePoller] = []
         self.fail: BaseException | None = None
+        self.fail_for: dict[str, BaseException] = {}
 
     def make(self, config: MappingConfig, ctx: PollerContext) -> FakePoller:
         if self.fail is not None:
             raise self.fail
+        if config.uuid in self.fail_for:
+            raise self.fail_for[config.uuid]
         poller = FakePoller(config, ctx)
         self.made.append(poller)
         return poller
@@ -116,6 +119,8 @@ class Listing:
     def __init__(self, *pages: list[dict[str, Any]]) -> None:
         self.pages = list(pages)
         self.error: Exception | None = None
+        self.blocked = threading.Event()  # set while a listing is held by ``hold``
+        self.hold: threading.Event | None = None
 
     def set(self, *mappings: dict[str, Any]) -> None:
         self.pages = [list(mappings)]
@@ -127,6 +132,9 @@ class Listing:
     def paginate(self) -> Iterator[dict[str, Any]]:
         if self.error is not None:
             raise self.error
+        if self.hold is not None:
+            self.blocked.set()
+            self.hold.wait(60.0)
         for page in self.pages:
             yield {"EventSourceMappings": page}
 
@@ -306,6 +314,29 @@ def test_a_mapping_that_cannot_start_is_skipped_without_stopping_the_others(kind
     assert w.manager.running() == {"m-1", "m-2"}
 
 
+@pytest.mark.parametrize("failure", [StreamGone(arn()), LookupError("function enrich was deleted")])
+def test_a_mapping_that_cannot_start_does_not_keep_the_next_one_from_starting(
+    kinds: Kinds, failure: BaseException
+) -> None:
+    w = world(Listing([mapping("m-1"), mapping("m-2", source=arn("views"))]))
+    kinds.fail_for["m-1"] = failure
+    w.manager.sync()
+    assert w.manager.running() == {"m-2"}
+
+
+def test_a_stream_that_vanished_after_an_update_does_not_resume_from_the_old_checkpoint(kinds: Kinds) -> None:
+    # A stream made again under the same name numbers its records anew: the old checkpoint means nothing there.
+    w = world(Listing([mapping(BatchSize=10)]))
+    w.manager.sync()
+    kinds.made[0].checkpoint = {"shard-0": "9"}
+    w.lam.set(mapping(BatchSize=20))
+    w.manager.sync()
+    assert kinds.made[1].ctx.checkpoints == {"shard-0": "9"}
+    kinds.made[1].source_gone = True
+    w.manager.sync()
+    assert kinds.made[2].ctx.checkpoints is None
+
+
 def test_no_processing_result_callback_is_fine(kinds: Kinds) -> None:
     manager = EsmManager(lambda_client=Listing([mapping()]), invoker=Invoker(), sink=Sink(), clock=FakeClock(),
                          region="r", clients=lambda service: FakeShards)
@@ -360,6 +391,7 @@ def test_a_new_latest_stream_mapping_pins_every_shard_inside_the_create_call(kin
         ("create", mapping(StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=1.0)),
         ("create", mapping(StartingPosition="LATEST", source=arn(kind=QUEUE_KIND))),
         ("create", mapping(StartingPosition="LATEST", source=arn(kind="kafka"))),
+        ("create", mapping(StartingPosition="LATEST", source=arn(kind="kinesisvideo"))),  # no kind, no reader
         ("create", mapping(StartingPosition="LATEST", source="not-an-arn")),
         ("create", None),
         ("update", mapping(StartingPosition="LATEST")),
@@ -453,9 +485,23 @@ def test_the_thread_ends_when_stopped_and_a_stopped_manager_halts_its_pollers(ki
 def test_stop_shares_its_timeout_among_the_pollers(kinds: Kinds) -> None:
     w = world(Listing([mapping()]))
     w.manager.sync()
-    w.manager.stop(timeout_s=2.0)
+    w.manager.stop(timeout_s=0.5)
     stopped_with = kinds.made[0].stopped_with
-    assert stopped_with is not None and 0.0 < stopped_with <= 2.0
+    assert stopped_with is not None and 0.0 <= stopped_with <= 0.5
+
+
+def test_stop_does_not_wait_for_a_sync_that_hangs(kinds: Kinds) -> None:
+    w = world(Listing([mapping()]), resync_interval_s=600.0)
+    w.lam.hold = threading.Event()
+    stopped = threading.Event()
+    w.manager.start()
+    try:
+        w.manager.notify("m-1", "create", None)
+        assert w.lam.blocked.wait(30.0)
+        threading.Thread(target=lambda: (w.manager.stop(timeout_s=0.2), stopped.set()), daemon=True).start()
+        wait_for("stop() to return while the sync still hangs", stopped.is_set, bool, timeout=30.0)
+    finally:
+        w.lam.hold.set()
 
 
 def test_stop_gives_up_when_a_sync_holds_the_lock(kinds: Kinds) -> None:
