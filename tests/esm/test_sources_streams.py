@@ -241,6 +241,24 @@ def test_a_deleted_table_is_a_gone_stream(table: tuple[Any, str]) -> None:
     assert gone.value.stream_arn == arn
 
 
+class NotFound:
+    """A dynamodbstreams client whose every call finds no stream."""
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "m"}}, operation)
+
+        return call
+
+
+def test_every_read_of_a_deleted_dynamodb_stream_is_gone() -> None:
+    source = Boto3DynamoDBStreamSource(NotFound(), ARN)
+    for call in (source.shard_ids, lambda: source.open("s-1", position="LATEST"), lambda: source.read("it", 1)):
+        with pytest.raises(StreamGone) as gone:
+            call()
+        assert gone.value.stream_arn == ARN
+
+
 class PagedStreams:
     """A dynamodbstreams client answering DescribeStream in pages of one shard."""
 
@@ -277,6 +295,15 @@ def test_dynamodb_shards_are_discovered_across_describe_stream_pages() -> None:
         ("describe_stream", {"StreamArn": ARN, "ExclusiveStartShardId": "s-2"}),
     ]
     assert Boto3DynamoDBStreamSource(PagedStreams([]), ARN).shard_ids() == []
+
+
+class NoShardsYet(PagedStreams):
+    def describe_stream(self, **kwargs: Any) -> dict[str, Any]:
+        return {"StreamDescription": {"StreamStatus": "ENABLING"}}  # DescribeStream leaves Shards out
+
+
+def test_a_dynamodb_stream_without_shards_yet_has_none() -> None:
+    assert Boto3DynamoDBStreamSource(NoShardsYet([]), ARN).shard_ids() == []
 
 
 def test_dynamodb_reads_at_most_1000_records_and_asks_for_the_right_iterators() -> None:

@@ -59,13 +59,12 @@ class MappingConfig:
         if isinstance(ts, datetime):
             ts = ts.timestamp()
         scaling = config.get("ScalingConfig") or {}
-        state = config.get("State", "Enabled")
         return cls(
             uuid=str(config["UUID"]),
             function_arn=str(config["FunctionArn"]),
             event_source_arn=arn,
             kind=kind,
-            enabled=state not in ("Disabled", "Disabling"),
+            enabled=config.get("State") not in ("Disabled", "Disabling"),  # none given: a new mapping, enabled
             batch_size=int(config.get("BatchSize") or default_batch_size(kind)),
             window_s=float(config.get("MaximumBatchingWindowInSeconds") or 0),
             starting_position=config.get("StartingPosition"),

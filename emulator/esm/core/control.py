@@ -124,7 +124,7 @@ def answer(config: dict[str, Any], *, last_processing_result: str | None) -> dic
 def created_state(config: dict[str, Any]) -> str:
     """AWS answers a create with a transitional state: ``Creating`` (an SQS mapping created disabled:
     ``Disabled``)."""
-    disabled_queue = config.get("State") == "Disabled" and source_kind(str(config.get("EventSourceArn", ""))) == "sqs"
+    disabled_queue = config.get("State") == "Disabled" and source_kind(str(config.get("EventSourceArn"))) == "sqs"
     return "Disabled" if disabled_queue else "Creating"
 
 
