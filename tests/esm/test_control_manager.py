@@ -17,7 +17,7 @@ from emulator.clock import FakeClock
 from emulator.esm.core.config import MappingConfig
 from emulator.esm.core.manager import EsmManager
 from emulator.esm.core.sources import SOURCE_KINDS, PollerContext, SourceKind, register_source
-from emulator.esm.core.stats import NullObserver
+from emulator.esm.core.stats import MappingStats, NullObserver
 from emulator.esm.streams.kinesis_source import STREAM_GONE_RESULT, StreamGone
 
 KIND = "fakestream"
@@ -207,6 +207,7 @@ def test_a_poller_is_given_the_mappings_reader_and_the_managers_collaborators(ki
     assert (ctx.invoker, ctx.sink, ctx.clock, ctx.region, ctx.idle_poll_s) == (
         w.invoker, w.sink, w.clock, "eu-west-1", 0.125)
     assert isinstance(ctx.observer, NullObserver)
+    assert isinstance(ctx.stats, MappingStats)
     assert ctx.stats is w.manager.stats()["m-1"]
     assert (ctx.checkpoints, ctx.start_iterators) == (None, None)
     assert ctx.on_processing_result is not None

@@ -50,6 +50,15 @@ def test_streams_are_ordered_and_queues_are_not() -> None:
         assert SOURCE_KINDS[name].name == name
 
 
+def test_a_kind_made_by_ordered_stream_is_ordered_and_keeps_its_reader() -> None:
+    def reader(clients: Any, arn: str) -> Any:
+        return None
+
+    kind = ordered_stream("toystream", KINESIS_HOOKS, reader=reader)
+    assert (kind.name, kind.ordered, kind.reader) == ("toystream", True, reader)
+    assert ordered_stream("toystream", KINESIS_HOOKS).reader is None
+
+
 @pytest.mark.parametrize(
     ("kind", "service", "source_arn", "reader_type"),
     [
