@@ -502,7 +502,10 @@ def test_stop_does_not_wait_for_a_sync_that_hangs(kinds: Kinds) -> None:
         threading.Thread(target=lambda: (w.manager.stop(timeout_s=0.2), stopped.set()), daemon=True).start()
         wait_for("stop() to return while the sync still hangs", stopped.is_set, bool, timeout=30.0)
     finally:
+        w.lam.set()  # the released sync lists nothing, so it makes no poller after the test
         w.lam.hold.set()
+        if w.manager._thread is not None:
+            w.manager._thread.join(30.0)
 
 
 def test_stop_gives_up_when_a_sync_holds_the_lock(kinds: Kinds) -> None:
