@@ -1127,3 +1127,148 @@ def test_a_payload_over_6_mb_is_invoked_without_waiting_for_the_window_and_its_l
     run_once(p)
     assert sum(queue.clock.waits) == pytest.approx(60.0)
     assert sorted(b[:3] for c in fn.calls for b in c) == [f"{i:03d}" for i in range(30)]
+
+
+# -- stopping the reader, concurrency, a queue deleted under a receive -------------------------------------------
+@dataclass
+class BlockingQueue(FakeQueue):
+    """A queue whose receives block until ``gate`` is set; ``entered`` is set when one is under way."""
+
+    entered: threading.Event = field(default_factory=threading.Event)
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def receive(self, max_messages: int) -> list[SqsMessage]:
+        self.entered.set()
+        self.gate.wait(60)
+        return super().receive(max_messages)
+
+
+def test_stop_waits_no_longer_than_its_bound_for_a_reader_stuck_in_a_receive() -> None:
+    queue = BlockingQueue(ScaledClock(100))
+    p, _ = poller(queue, Function())
+    p.start()
+    returned = threading.Event()
+    try:
+        assert queue.entered.wait(20)
+        threading.Thread(target=lambda: (p.stop(timeout_s=0.05), returned.set()), daemon=True).start()
+        wait_for("stop() to return while the receive still hangs", returned.is_set, bool, timeout=10)
+        assert not queue.gate.is_set()
+    finally:
+        queue.gate.set()
+
+
+def test_stop_waits_for_the_reader_to_end_within_its_bound() -> None:
+    # GIVEN a reader in the middle of a receive that returns once stopping was asked
+    queue = BlockingQueue(ScaledClock(100))
+    p, _ = poller(queue, Function())
+    p.start()
+    reader_alive_when_stop_returned: list[bool] = []
+
+    def stop() -> None:
+        p.stop(timeout_s=30)
+        reader_alive_when_stop_returned.append(p._thread.is_alive())
+
+    try:
+        assert queue.entered.wait(20)
+        stopper = threading.Thread(target=stop, daemon=True)
+        stopper.start()
+        wait_for("stopping to be asked", p._stop.is_set, bool, timeout=10)
+        queue.gate.set()
+        wait_for("stop() to return", lambda: reader_alive_when_stop_returned, bool, timeout=40)
+    finally:
+        queue.gate.set()
+    # THEN stop returned only after the reader had ended
+    assert reader_alive_when_stop_returned == [False]
+    assert p.errors == []
+
+
+def test_stop_called_from_the_reader_s_own_thread_ends_it_without_an_error() -> None:
+    clock = HookedClock(scale=100)
+    p, _ = poller(FakeQueue(clock), Function())
+    stopped: list[bool] = []
+
+    def on_wait(seconds: float, event: threading.Event | None) -> None:
+        if not stopped:
+            p.stop(timeout_s=30)  # in the reader's thread: it cannot wait for itself
+            stopped.append(True)
+
+    clock.on_wait = on_wait
+    p.start()
+    wait_for("the reader to end", lambda: stopped and not p._thread.is_alive(), bool, timeout=10)
+    assert p.errors == []
+
+
+@pytest.mark.parametrize(("max_concurrency", "limit"), [(1, 1), (None, 5)])
+def test_the_reader_receives_nothing_while_maximum_concurrency_batches_are_in_flight(
+    max_concurrency: int | None, limit: int
+) -> None:
+    # GIVEN as many one-message batches in flight as MaximumConcurrency allows (5 without it: where AWS starts)
+    clock = HookedClock(scale=100)
+    queue = FakeQueue(clock)
+    for i in range(limit + 1):
+        queue.send(f"b{i}")
+    p, _ = poller(queue, Function(), batch_size=1, max_concurrency=max_concurrency)
+    in_flight = [p.gather() for _ in range(limit)]
+    assert all(len(batch) == 1 for batch in in_flight)
+    receives = len(queue.receives)
+    waits: list[float] = []
+
+    def on_wait(seconds: float, event: threading.Event | None) -> None:
+        if not waits:
+            waits.append(seconds)
+            p.stop()
+
+    clock.on_wait = on_wait
+    # WHEN the reader runs until its first wait
+    p.start()
+    try:
+        wait_for("the reader's first idle wait", lambda: list(waits), bool)
+    finally:
+        p.stop()
+    # THEN it received nothing more: the last message waits for a batch to end
+    assert len(queue.receives) == receives and queue.bodies()[-1] == f"b{limit}"
+
+
+def test_one_batch_fewer_in_flight_than_maximum_concurrency_lets_the_reader_receive() -> None:
+    clock = HookedClock(scale=100)
+    queue = FakeQueue(clock)
+    queue.send("b0")
+    queue.send("b1")
+    p, _ = poller(queue, Function(), batch_size=1, max_concurrency=2)
+    assert len(p.gather()) == 1
+    waits: list[float] = []
+
+    def on_wait(seconds: float, event: threading.Event | None) -> None:
+        if not waits:
+            waits.append(seconds)
+            p.stop()
+
+    clock.on_wait = on_wait
+    p.start()
+    try:
+        wait_for("the reader's first idle wait", lambda: list(waits), bool)
+        wait_for("the second batch to be deleted", lambda: queue.bodies() == ["b0"], bool, timeout=10)
+    finally:
+        p.stop()
+
+
+def test_a_receive_finding_the_queue_deleted_polls_it_less_often() -> None:
+    # GIVEN a queue whose attributes were read and which is then deleted: its receives raise QueueGone
+    class DeletedAfterInfo(FakeQueue):
+        def receive(self, max_messages: int) -> list[SqsMessage]:
+            raise QueueGone(QUEUE)
+
+    clock = HookedClock(scale=100)
+    assert first_idle_wait(DeletedAfterInfo(clock), clock) == (pytest.approx(0.5 * 100), True)
+
+
+def test_messages_redriven_together_are_all_counted() -> None:
+    clock = FakeClock()
+    queue = FakeQueue(clock, visibility=5, max_receives=1)
+    queue.send("poison-1")
+    queue.send("poison-2")
+    p, _ = poller(queue, Function(unhandled))
+    assert run_once(p) == ["poison-1", "poison-2"]
+    clock.advance(5)
+    p.release_due()
+    assert p.stats.records_dead_lettered == 2
