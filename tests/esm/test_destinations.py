@@ -12,6 +12,7 @@ import pytest
 from esm_fakes import records
 
 from emulator.esm.core.destinations import Boto3FailureSink, s3_failure_key
+from emulator.esm.streams.dynamodb_events import on_failure_record as ddb_on_failure_record
 from emulator.esm.streams.kinesis_events import event_record, on_failure_record
 
 SHARD = "shardId-000000000001"
@@ -91,6 +92,20 @@ def test_s3_gets_the_record_with_the_payload_under_aws_key_pattern() -> None:
     assert json.loads(kwargs["Body"]) == {**record, "payload": {"Records": shaped}}
     assert kwargs["Key"].startswith(f"aws/lambda/u-1/{SHARD}/2023/11/14/2023-11-14T22.13.20-")
     assert "payload" not in record  # the record given is not changed
+
+
+def test_s3_names_a_dynamodb_stream_s_failure_by_its_shard() -> None:
+    # GIVEN the on-failure record of a DynamoDB Streams mapping (its batch info is DDBStreamBatchInfo)
+    s, clients, _ = sink()
+    table_stream = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-01-01T00:00:00.000"
+    record = ddb_on_failure_record(
+        records(1), condition="RetryAttemptsExhausted", invoke_count=1,
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:fn", shard_id=SHARD, stream_arn=table_stream,
+        now=1_700_000_000.5, function_error=None, invoked=True,
+    )
+    s.send("arn:aws:s3:::failed-bucket", record, mapping_uuid="u-1", delivered=[])  # type: ignore[arg-type]
+    [(_, kwargs)] = clients["s3"].calls
+    assert kwargs["Key"].startswith(f"aws/lambda/u-1/{SHARD}/2023/11/14/2023-11-14T22.13.20-")
 
 
 def test_s3_key_pattern() -> None:

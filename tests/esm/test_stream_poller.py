@@ -14,6 +14,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -51,6 +52,7 @@ class FakeShards:
 
     shards: dict[str, list[StreamRecord]]
     behind: int = 0
+    closed: bool = False  # the read that reaches a shard's end returns no next iterator
     gone: bool = False
     error: Exception | None = None
     opened: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -75,7 +77,10 @@ class FakeShards:
             raise self.error
         shard_id, position = iterator.split("/")
         found = self.shards[shard_id][int(position) : int(position) + limit]
-        return found, f"{shard_id}/{int(position) + len(found)}", self.behind
+        end = int(position) + len(found)
+        if self.closed and end == len(self.shards[shard_id]):
+            return found, None, self.behind
+        return found, f"{shard_id}/{end}", self.behind
 
 
 class DrivingClock(FakeClock):
@@ -85,6 +90,7 @@ class DrivingClock(FakeClock):
         super().__init__()
         self._scale = scale
         self.stop_when: Callable[[], bool] = lambda: True
+        self.on_wait: Callable[[threading.Event | None], None] = lambda event: None
         self.stop: threading.Event | None = None
         self.max_waits = max_waits
 
@@ -93,6 +99,7 @@ class DrivingClock(FakeClock):
         return self._scale
 
     def wait(self, seconds: float, event: threading.Event | None = None) -> bool:
+        self.on_wait(event)
         if self.stop is not None and self.stop_when():
             self.stop.set()
         if len(self.waits) > self.max_waits:
@@ -136,8 +143,18 @@ def setup(
 
 
 def drive(s: Setup, worker: ShardWorker, until: Callable[[], bool]) -> None:
-    """Run ``worker``'s reader in this thread until ``until()`` holds at one of its waits."""
+    """Run ``worker``'s reader in this thread until ``until()`` holds at one of its waits (a reader that loops
+    without ever waiting raises Runaway)."""
     s.clock.stop, s.clock.stop_when = worker.stop_event, until
+    wants, calls = worker._wants_records, [0]
+
+    def counted() -> bool:
+        calls[0] += 1
+        if calls[0] > 5_000:
+            raise Runaway("the reader loops without waiting")
+        return wants()
+
+    worker._wants_records = counted  # type: ignore[method-assign]
     worker._run()
 
 
@@ -224,6 +241,27 @@ def test_a_new_shard_opens_at_the_mapping_s_starting_position(
     assert s.source.opened == [(SHARD, opened)]
 
 
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_a_closed_shard_read_to_its_end_is_caught_up_once_its_last_records_are_done(lanes: int) -> None:
+    # GIVEN a shard closed by a reshard: the read that returns its last records gives no next iterator
+    s = setup(parallelization_factor=lanes)
+    s.source.closed = True
+    worker = s.poller.workers[0]
+    def lanes_run(event: threading.Event | None) -> None:  # with several lanes, while the reader waits
+        for lane in worker.lanes[1:] if lanes == 1 else worker.lanes:
+            while lane.buffer:
+                lane.step()
+
+    s.clock.on_wait = lanes_run
+    # WHEN the reader has read it and the lanes have run its records
+    drive(s, worker, lambda: worker.caught_up)
+    # THEN every record was delivered and the shard counts as idle: nothing more will come from it
+    assert sorted(int(seq) for call in s.invoker.calls for seq in call) == list(range(1, 8))
+    assert len(s.source.reads) == 1
+    assert s.poller.idle_since(0.0)
+    assert s.poller.errors == []
+
+
 def test_a_stopped_poller_that_read_nothing_saves_no_checkpoint() -> None:
     s = setup()
     assert s.poller.stop() == {}
@@ -245,6 +283,52 @@ def test_every_shard_has_its_own_worker_and_checkpoint() -> None:
         "shards": {SHARD: {"checkpoint": "2", "caught_up": True}, OTHER: {"checkpoint": "13", "caught_up": True}},
         "stats": s.stats.as_dict(),
     }
+
+
+def test_a_poller_that_read_nothing_describes_no_checkpoint_and_not_caught_up() -> None:
+    s = setup({SHARD: [make(1)]})
+    assert s.poller.describe() == {
+        "uuid": "u-1", "shards": {SHARD: {"checkpoint": None, "caught_up": False}}, "stats": s.stats.as_dict(),
+    }
+
+
+class StuckThread:
+    """A worker thread that never ends: each join uses up the whole time it is given (on a fake monotonic
+    clock)."""
+
+    def __init__(self, now: list[float]) -> None:
+        self.now = now
+        self.joins: list[float] = []
+
+    def is_alive(self) -> bool:
+        return True
+
+    def join(self, timeout: float) -> None:
+        self.joins.append(timeout)
+        self.now[0] += timeout
+
+
+def test_stop_shares_its_bound_among_every_thread_it_waits_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_000.0]
+    monkeypatch.setattr(stream_poller, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    s = setup({SHARD: [], OTHER: []}, parallelization_factor=2)
+    threads: list[StuckThread] = []
+    for worker in s.poller.workers:
+        worker._thread, worker._lane_threads = StuckThread(now), [StuckThread(now), StuckThread(now)]  # type: ignore[assignment,list-item]
+        threads += [worker._thread, *worker._lane_threads]  # type: ignore[list-item]
+    assert s.poller.stop(timeout_s=3.0) == {}
+    assert [t.joins for t in threads] == [[3.0], [0.0], [0.0], [0.0], [0.0], [0.0]]
+
+
+def test_stop_does_not_wait_for_threads_that_ended_nor_for_the_thread_calling_it() -> None:
+    # GIVEN a worker whose reader thread is the one calling stop (a hook during an invocation), and lanes
+    # whose threads never started
+    s = setup({SHARD: []}, parallelization_factor=2)
+    worker = s.poller.workers[0]
+    worker._thread = threading.current_thread()
+    # WHEN it is stopped THEN it returns without joining itself (which would raise)
+    assert s.poller.stop(timeout_s=30) == {}
+    assert worker.stop_event.is_set()
 
 
 def test_halt_and_wake_reach_every_worker_and_lane() -> None:
@@ -340,6 +424,59 @@ class ShardAwareHooks:
         return bool(patterns) and shaped["shard"] == self.keep_shard and shaped["stream"] == self.keep_stream
 
 
+@dataclass
+class RecordingHooks:
+    """Kinesis's hooks, keeping every record the filter looked at."""
+
+    seen: list[Any] = field(default_factory=list)
+
+    def shape(self, record: StreamRecord, *, shard_id: str, stream_arn: str, region: str, role_arn: str) -> Any:
+        return stream_poller.default_hooks().shape(
+            record, shard_id=shard_id, stream_arn=stream_arn, region=region, role_arn=role_arn
+        ) | {"roleArn": role_arn}
+
+    def failure_record(self, records: list[StreamRecord], **context: Any) -> Any:
+        return {}
+
+    def keeps(self, patterns: Any, shaped: Any) -> bool:
+        self.seen.append(shaped)
+        return True
+
+
+@dataclass
+class Payloads:
+    """A function that succeeds and keeps the records it was sent."""
+
+    records: list[Any] = field(default_factory=list)
+
+    def invoke(self, function_arn: str, payload: bytes) -> Any:
+        self.records += json.loads(payload)["Records"]
+        return ok()
+
+    def role_arn(self, function_arn: str) -> str:
+        return "arn:aws:iam::123456789012:role/r"
+
+
+def test_a_filter_sees_each_record_exactly_as_the_function_receives_it() -> None:
+    hooks, function = RecordingHooks(), Payloads()
+    config = MappingConfig(
+        uuid="u-1", function_arn=FUNCTION_ARN, event_source_arn=STREAM_ARN, kind="kinesis", enabled=True,
+        batch_size=3, window_s=0, starting_position="TRIM_HORIZON",
+        filter_criteria={"Filters": [{"Pattern": json.dumps({"data": {"n": [1, 2]}})}]},
+    )
+    clock = DrivingClock()
+    poller = StreamMappingPoller(
+        config, source=FakeShards({SHARD: [make(1), make(2)]}), invoker=function, sink=RecordingSink(), clock=clock,
+        region="eu-west-3", observer=RecordingObserver(), stats=MappingStats(), hooks=hooks,
+    )
+    worker = poller.workers[0]
+    clock.stop, clock.stop_when = worker.stop_event, caught_up(worker)
+    worker._run()
+    assert len(function.records) == 2
+    assert hooks.seen == function.records
+    assert {(r["awsRegion"], r["roleArn"]) for r in hooks.seen} == {("eu-west-3", "arn:aws:iam::123456789012:role/r")}
+
+
 class Accepting:
     """A function that succeeds without reading its event."""
 
@@ -403,6 +540,18 @@ def test_with_several_lanes_each_key_goes_to_its_own_lane_and_the_reader_fills_e
     assert all(len(call) <= 2 for call in s.invoker.calls)
     assert worker.checkpoint == "24"
     assert not worker.busy
+    assert s.poller.errors == []
+
+
+def test_with_several_lanes_a_lane_holding_exactly_a_batch_has_no_room() -> None:
+    # GIVEN two lanes, batches of two, and a shard of two records per lane
+    keys = [one_lane_key(0), one_lane_key(1)]
+    s = setup({SHARD: [make(i, keys[i % 2]) for i in range(1, 5)]}, parallelization_factor=2, batch_size=2)
+    worker = s.poller.workers[0]
+    drive(s, worker, lambda: True)
+    # THEN after the first read every lane holds a full batch: the reader waited without reading again
+    assert [len(lane.buffer) for lane in worker.lanes] == [2, 2]
+    assert len(s.source.reads) == 1
 
 
 def test_with_several_lanes_the_reader_stops_reading_while_every_lane_holds_a_batch() -> None:
@@ -455,6 +604,39 @@ def test_with_several_lanes_the_reader_buffers_a_bounded_number_of_records(monke
     # THEN the reader stopped at the bound (one read) although lane 1 has room
     assert len(worker.lanes[0].buffer) == 100
     assert len(s.source.reads) == 1
+
+
+def test_a_lane_waiting_for_records_wakes_when_the_reader_adds_some() -> None:
+    s = setup({SHARD: []}, parallelization_factor=2)
+    worker = s.poller.workers[0]
+    lane = worker.lanes[0]
+    ended_early: list[bool] = []
+
+    def on_wait(event: threading.Event | None) -> None:
+        if not ended_early:
+            lane.add([make(1)])  # the reader, while the lane waits
+            ended_early.append(FakeClock.wait(s.clock, 60.0, event))  # True: the event ended it at once
+
+    s.clock.on_wait = on_wait
+    s.clock.stop, s.clock.stop_when = worker.stop_event, lambda: s.invoker.calls != []
+    worker._run_lane(lane)
+    assert ended_early == [True]
+    assert s.invoker.calls == [["1"]] and s.poller.errors == []
+
+
+def test_a_reader_waiting_between_reads_wakes_on_wake() -> None:
+    s = setup({SHARD: []}, parallelization_factor=2)
+    worker = s.poller.workers[0]
+    ended_early: list[bool] = []
+
+    def on_wait(event: threading.Event | None) -> None:
+        if not ended_early:
+            s.poller.wake()  # a record was put
+            ended_early.append(FakeClock.wait(s.clock, 60.0, event))  # True: the event ended it at once
+
+    s.clock.on_wait = on_wait
+    drive(s, worker, lambda: bool(ended_early))
+    assert ended_early == [True]
 
 
 def test_a_lane_that_fails_is_kept_as_the_worker_s_error() -> None:

@@ -34,7 +34,7 @@ class MappingStats:
             self.timeline.append((time.time(), kind, n))
 
     def as_dict(self) -> dict[str, int]:
-        return {k: v for k, v in vars(self).items() if isinstance(v, int) and not k.startswith("_")}
+        return {k: v for k, v in vars(self).items() if isinstance(v, int)}
 
 
 class MappingObserver(Protocol):

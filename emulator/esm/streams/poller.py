@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 READ_LIMIT = 10_000
 
 
-def _filter(config: MappingConfig, shard_id: str, hooks: StreamHooks) -> Callable[[StreamRecord], bool] | None:
+def _filter(
+    config: MappingConfig, shard_id: str, hooks: StreamHooks, *, region: str, role_arn: str
+) -> Callable[[StreamRecord], bool] | None:
     if not config.filter_criteria:
         return None
     from emulator.esm.core.filters import parse_filter_criteria
@@ -38,8 +40,10 @@ def _filter(config: MappingConfig, shard_id: str, hooks: StreamHooks) -> Callabl
     patterns = parse_filter_criteria(config.filter_criteria)
 
     def keep(record: StreamRecord) -> bool:
-        # The record as the function would receive it (role and region do not take part in filtering).
-        view = hooks.shape(record, shard_id=shard_id, stream_arn=config.event_source_arn, region="", role_arn="")
+        # Patterns see the record as the function would receive it.
+        view = hooks.shape(
+            record, shard_id=shard_id, stream_arn=config.event_source_arn, region=region, role_arn=role_arn
+        )
         return hooks.keeps(patterns, view)
 
     return keep
@@ -61,9 +65,12 @@ class ShardWorker:
         observer: MappingObserver,
         resume_after: str | None,
         idle_poll_s: float,
+        region: str,
+        role_arn: str,
         start_iterator: str | None = None,
         hooks: StreamHooks | None = None,
     ) -> None:
+        """``region`` and ``role_arn`` are the ones the function's records show (filters see them too)."""
         self.config = config
         self.shard_id = shard_id
         self.source = source
@@ -79,7 +86,7 @@ class ShardWorker:
         self.caught_up_at = -1.0  # monotonic start of the last read that found the shard's end
         self.error: BaseException | None = None
         self.source_gone = False  # the stream or shard vanished: this worker ended without an error
-        self._keep = _filter(config, shard_id, hooks or default_hooks())
+        self._keep = _filter(config, shard_id, hooks or default_hooks(), region=region, role_arn=role_arn)
         self.lanes = [self._lane(processor_factory) for _ in range(max(1, config.parallelization_factor))]
         self._thread = threading.Thread(target=self._run, name=f"pipemu-esm-{config.uuid[:8]}-{shard_id}", daemon=True)
         self._lane_threads = (
@@ -135,7 +142,7 @@ class ShardWorker:
         for lane in self.lanes:
             lane.wake.set()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float) -> None:
         self.halt()
         until = time.monotonic() + timeout
         for thread in [self._thread, *self._lane_threads]:
@@ -205,9 +212,10 @@ class ShardWorker:
     def _read(self, iterator: str | None) -> tuple[str | None, bool]:
         """Read once and hand the records to their lanes. Returns the next iterator and whether anything
         came back."""
-        if iterator is None:
-            return None, False
         started = time.monotonic()
+        if iterator is None:  # the shard is closed and was read to its end: nothing more will come
+            self.caught_up, self.caught_up_at = True, started
+            return None, False
         records, next_iterator, behind = self.source.read(iterator, READ_LIMIT)
         self._tracker.read(r.sequence_number for r in records)
         got = bool(records)
@@ -299,8 +307,8 @@ class StreamMappingPoller:
         self.workers = [
             ShardWorker(
                 config, shard_id, source=source, processor_factory=processor, clock=clock, stats=stats,
-                observer=observer, resume_after=saved.get(shard_id), idle_poll_s=idle_poll_s,
-                start_iterator=(start_iterators or {}).get(shard_id), hooks=stream_hooks,
+                observer=observer, resume_after=saved.get(shard_id), idle_poll_s=idle_poll_s, region=region,
+                role_arn=role_arn, start_iterator=(start_iterators or {}).get(shard_id), hooks=stream_hooks,
             )
             for shard_id in source.shard_ids()
         ]
