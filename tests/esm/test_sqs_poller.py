@@ -631,7 +631,9 @@ def test_thread_returns_a_failed_message_when_its_visibility_timeout_ends() -> N
     assert p.errors == []
 
 
-def test_an_unexpected_error_in_the_reader_is_kept_for_the_harness() -> None:
+def test_an_unexpected_error_in_the_reader_is_kept_for_the_harness_and_logged_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     broken = RuntimeError("emulator died")
 
     class Broken(FakeQueue):
@@ -641,9 +643,10 @@ def test_an_unexpected_error_in_the_reader_is_kept_for_the_harness() -> None:
     p, _ = poller(Broken(ScaledClock(100)), Function())
     p.start()
     try:
-        deadline = time.monotonic() + 10
-        while not p.errors and time.monotonic() < deadline:
-            time.sleep(0.01)
+        # The reader keeps the error before it logs it: wait for the log record.
+        wait_for("the reader's failure to be logged", lambda: [
+            r for r in caplog.records if r.levelno == logging.ERROR and r.exc_info and r.exc_info[1] is broken
+        ], bool, timeout=10)
     finally:
         p.stop()
     assert p.errors == [broken]

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from esm_fakes import RecordingObserver, RecordingSink, ScriptedInvoker, ok, unhandled
+from esm_fakes import RecordingObserver, RecordingSink, ScriptedInvoker, ok, returns, unhandled
 from waiting import wait_for
 
 from emulator.clock import FakeClock
@@ -505,6 +505,24 @@ def test_a_filter_sees_each_record_as_shaped_for_its_own_shard_and_stream() -> N
         worker._run()
     assert [r.sequence_number for r in observer.filtered] == ["1"]
     assert [r.sequence_number for r in observer.processed] == ["2"]
+
+
+# -- tumbling windows ----------------------------------------------------------------------------------------
+def test_tumbling_windows_split_batches_at_window_ends_and_each_window_gets_its_final_invocation() -> None:
+    # GIVEN 60 s tumbling windows, two records in the window open at the clock's start and one in the next
+    # (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-windows.html)
+    start = 1_700_000_000.0
+    records = [
+        StreamRecord("1", "a", b'{"n": 1}', start), StreamRecord("2", "b", b'{"n": 2}', start),
+        StreamRecord("3", "c", b'{"n": 3}', start + 45),
+    ]
+    s = setup({SHARD: records}, respond=returns({"state": {}}), tumbling_window_s=60, batch_size=10)
+    s.clock.on_wait = lambda event: s.clock.advance(10)
+    worker = s.poller.workers[0]
+    drive(s, worker, lambda: s.stats.windows_closed == 2 or s.clock.now() > start + 300)
+    # THEN no batch spans two windows, and each window ended with a final invocation without records
+    assert s.invoker.calls == [["1", "2"], [], ["3"], []]
+    assert s.stats.windows_closed == 2 and worker.checkpoint == "3"
 
 
 # -- ParallelizationFactor ---------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ class ShardWorker:
             tracker=self._tracker,
             clock=self.clock,
             idle_poll_s=self.idle_poll_s,
-            windows=processor if processor.windows is not None else None,
+            windows=processor,  # a processor without tumbling windows neither ticks nor holds a window open
         )
         return lane
 
