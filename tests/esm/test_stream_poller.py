@@ -374,6 +374,20 @@ def test_an_idle_shard_waits_the_idle_interval_of_wall_time_between_reads(lanes:
     assert s.clock.waits == [1.0, 1.0, 1.0]
 
 
+def test_by_default_an_idle_shard_is_read_again_every_20_ms() -> None:
+    source, clock = FakeShards({SHARD: []}), DrivingClock(scale=10.0)
+    poller = StreamMappingPoller(
+        MappingConfig(uuid="u-1", function_arn=FUNCTION_ARN, event_source_arn=STREAM_ARN, kind="kinesis",
+                      enabled=True, batch_size=3, window_s=0, starting_position="TRIM_HORIZON"),
+        source=source, invoker=Accepting(), sink=RecordingSink(), clock=clock, region="us-east-1",
+        observer=RecordingObserver(), stats=MappingStats(),
+    )
+    worker = poller.workers[0]
+    clock.stop, clock.stop_when = worker.stop_event, lambda: len(source.reads) >= 2
+    worker._run()
+    assert clock.waits == [pytest.approx(0.2)]  # 0.02 s of wall time at time scale 10
+
+
 def test_every_shard_must_be_idle() -> None:
     s = setup({SHARD: [make(1)], OTHER: [make(2)]})
     first = s.poller.workers[0]
@@ -454,7 +468,7 @@ class Payloads:
         return ok()
 
     def role_arn(self, function_arn: str) -> str:
-        return "arn:aws:iam::123456789012:role/r"
+        return f"arn:aws:iam::123456789012:role/{function_arn.rsplit(':', 1)[-1]}-role"
 
 
 def test_a_filter_sees_each_record_exactly_as_the_function_receives_it() -> None:
@@ -474,7 +488,9 @@ def test_a_filter_sees_each_record_exactly_as_the_function_receives_it() -> None
     worker._run()
     assert len(function.records) == 2
     assert hooks.seen == function.records
-    assert {(r["awsRegion"], r["roleArn"]) for r in hooks.seen} == {("eu-west-3", "arn:aws:iam::123456789012:role/r")}
+    assert {(r["awsRegion"], r["roleArn"]) for r in hooks.seen} == {
+        ("eu-west-3", "arn:aws:iam::123456789012:role/f-role")  # the execution role of the mapping's function
+    }
 
 
 class Accepting:
