@@ -1275,3 +1275,83 @@ def test_messages_redriven_together_are_all_counted() -> None:
     clock.advance(5)
     p.release_due()
     assert p.stats.records_dead_lettered == 2
+
+
+# -- the 6 MB payload limit at its exact boundary, the observer's mapping ----------------------------------------
+@dataclass
+class PayloadSizes(Function):
+    sizes: list[int] = field(default_factory=list)
+
+    def invoke(self, function_arn: str, payload: bytes) -> InvokeOutcome:
+        self.sizes.append(len(payload))
+        return super().invoke(function_arn, payload)
+
+
+def two_message_payload(first: int, second: int) -> tuple[list[int], list[list[str]]]:
+    """Send two messages with bodies of these lengths, run the mapping once; the payload sizes of its
+    invocations and the bodies' first letters per invocation."""
+    queue = FakeQueue(FakeClock())
+    queue.send("a" * first)
+    queue.send("b" * second)
+    fn = PayloadSizes()
+    p, _ = poller(queue, fn, batch_size=10)
+    while run_once(p):
+        pass
+    return fn.sizes, [[body[0] for body in call] for call in fn.calls]
+
+
+@pytest.mark.parametrize(("extra", "invocations"), [(0, [["a", "b"]]), (1, [["a"], ["b"]])])
+def test_a_payload_of_exactly_6_mb_is_one_invocation_and_one_byte_more_is_two(
+    extra: int, invocations: list[list[str]]
+) -> None:
+    # GIVEN two messages whose payload together is exactly 6 MB (plus ``extra`` bytes): measured with short
+    # bodies first, then the bodies lengthened by what is missing (one body character is one payload byte)
+    (small,), _ = two_message_payload(10, 10)
+    first = 10 + (MAX_PAYLOAD_BYTES - small) // 2
+    second = 10 + MAX_PAYLOAD_BYTES - small - (first - 10) + extra
+    sizes, calls = two_message_payload(first, second)
+    # THEN (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: 6 MB per synchronous
+    # invocation) exactly 6 MB goes in one invocation, one byte more in two
+    assert calls == invocations
+    assert sizes[0] == MAX_PAYLOAD_BYTES if extra == 0 else all(size < MAX_PAYLOAD_BYTES for size in sizes)
+
+
+def test_leftovers_of_a_split_still_over_6_mb_are_invoked_without_waiting_for_the_window() -> None:
+    # GIVEN ten 2.1 MB messages (21 MB: a 6 MB invocation holds two), a 60 s window
+    queue = FakeQueue(FakeClock(), visibility=600)
+    for i in range(10):
+        queue.send(f"{i:03d}" + "x" * 2_100_000)
+    fn = Function()
+    p, _ = poller(queue, fn, batch_size=100, window_s=60)
+    # WHEN the mapping has run twice
+    run_once(p)
+    run_once(p)
+    # THEN neither waited for the window: the second batch was over 6 MB already
+    assert queue.clock.waits == [] and [len(c) for c in fn.calls] == [2, 2]
+
+
+class UuidObserver(RecordingObserver):
+    def __init__(self) -> None:
+        super().__init__()
+        self.processed_by: list[str] = []
+
+    def on_processed(self, mapping_uuid: str, records: list[Any], *, shard_id: str = "") -> None:
+        self.processed_by.append(mapping_uuid)
+        super().on_processed(mapping_uuid, records, shard_id=shard_id)
+
+
+def test_the_observer_is_told_what_was_processed_under_the_mapping_s_uuid() -> None:
+    queue = FakeQueue(FakeClock())
+    queue.send("ok")
+    queue.send("bad")
+    observer = UuidObserver()
+    p = SqsMappingPoller(
+        config(uuid="mapping-7", **RBIF), source=queue, invoker=Function(fail_ids(lambda r: r["body"] == "bad")),
+        clock=queue.clock, region="us-east-1", observer=observer, stats=MappingStats(),
+    )
+    run_once(p)  # a partial failure: "ok" processed
+    queue.messages = [m for m in queue.messages if m.body != "bad"]
+    queue.send("fine")
+    run_once(p)  # a success
+    assert observer.processed_by == ["mapping-7", "mapping-7"]
+    assert [r.data for r in observer.processed] == [b"ok", b"fine"]

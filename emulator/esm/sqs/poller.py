@@ -47,6 +47,7 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invocation payload limit
 THROTTLE_RETRY_S = 1.0  # emulated seconds between invocations of a batch that was throttled
 QUEUE_GONE_POLL_S = 0.5  # wall seconds between looks at a queue that does not exist
 _PAYLOAD_OVERHEAD = len('{"Records": []}')
+_SEPARATOR = len(", ")  # between two records of the payload (json.dumps' default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class Received:
     record: SqsEventRecord
     received_at: float  # emulated
     receive_count: int
-    size: int  # bytes it adds to the invocation payload
+    size: int  # bytes it adds to the invocation payload, with the separator before it
 
     @property
     def message_id(self) -> str:
@@ -214,7 +215,7 @@ class SqsMappingPoller:
             for message in messages:
                 record = event_record(message, queue_arn=self.config.event_source_arn, region=self._region)
                 if sqs_record_matches(self._patterns, record):
-                    kept.append(Received(record, at, message.receive_count, encoded_size(record) + 2))
+                    kept.append(Received(record, at, message.receive_count, encoded_size(record) + _SEPARATOR))
                 else:
                     dropped.append(message)
             if dropped:
@@ -245,7 +246,7 @@ class SqsMappingPoller:
 
     def _take(self, limit: int) -> list[Received]:
         batch: list[Received] = []
-        size = _PAYLOAD_OVERHEAD
+        size = _PAYLOAD_OVERHEAD - _SEPARATOR  # every record's size counts a separator; the first has none
         with self._lock:
             while self._buffer and len(batch) < limit:
                 if batch and size + self._buffer[0].size > MAX_PAYLOAD_BYTES:
