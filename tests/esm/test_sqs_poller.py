@@ -1355,3 +1355,22 @@ def test_the_observer_is_told_what_was_processed_under_the_mapping_s_uuid() -> N
     run_once(p)  # a success
     assert observer.processed_by == ["mapping-7", "mapping-7"]
     assert [r.data for r in observer.processed] == [b"ok", b"fine"]
+
+
+@pytest.mark.parametrize(("over", "waits"), [(13, []), (12, [60.0])])
+def test_messages_buffered_up_to_a_whole_payload_are_taken_without_waiting_for_the_window(
+    over: int, waits: list[float]
+) -> None:
+    # GIVEN two messages whose payload would be 6 MB + ``over`` bytes: with 13, the two records alone (each
+    # with its separator) reach 6 MB, a whole invocation's worth; with 12 they fall one byte short
+    (small,), _ = two_message_payload(10, 10)
+    first = 10 + (MAX_PAYLOAD_BYTES - small) // 2
+    second = 10 + MAX_PAYLOAD_BYTES - small - (first - 10) + over
+    queue = FakeQueue(FakeClock(), visibility=600)
+    queue.send("a" * first)
+    queue.send("b" * second)
+    p, _ = poller(queue, Function(), batch_size=10, window_s=60)
+    # WHEN the mapping gathers a batch
+    batch = p.gather()
+    # THEN it waited for the window only when less than a whole payload was buffered
+    assert sum(queue.clock.waits) == pytest.approx(sum(waits)) and len(batch) == 1
