@@ -13,6 +13,7 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from emulator.esm.core.filter_patterns import PatternSyntaxError, compile_rule
 from emulator.spec.security import LintSpec
 from emulator.spec.validation import Strict, rule_error
 
@@ -81,6 +82,13 @@ class MappingSpec(Strict):
     def _patterns(cls, filters: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
         for index, pattern in enumerate(filters or []):
             _check_pattern(pattern, (index,))
+            try:  # what Lambda refuses at create time, refused here with the reason (AWS's message gives none)
+                compile_rule(json.dumps(pattern))
+            except PatternSyntaxError as exc:
+                raise rule_error(
+                    f"Lambda refuses this filter pattern: {exc}", path=(index,),
+                    hint="see https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html",
+                ) from None
         return filters
 
     @model_validator(mode="after")

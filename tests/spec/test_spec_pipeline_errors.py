@@ -176,6 +176,11 @@ def test_state_machine_type(pipeline_file, expect_error, write):
     ("maximum_retry_attempts: 2", "maximum_record_age_in_seconds: 30", 21, "-1 (no limit) or 60..604800"),
     ("maximum_retry_attempts: 2", "filters: [{data: {kind: click}}]", 21, "filter values must be lists"),
     ("maximum_retry_attempts: 2", "filters: [[1]]", 21, "expected a mapping, got a list"),
+    # Shaped like a pattern, but Lambda refuses it at create time: refused at validate, with Event Ruler's reason
+    ("maximum_retry_attempts: 2", "filters: [{data: {kind: [{prefix: 1}]}}]", 21,
+     "Lambda refuses this filter pattern: prefix match pattern must be a string"),
+    ("maximum_retry_attempts: 2", "filters: [{data: {n: [{numeric: ['>', 5, '<']}]}}]", 21,
+     "Lambda refuses this filter pattern"),
 ])
 def test_aws_rules(pipeline_file, expect_error, old, new, line, message):
     path = pipeline_file(PIPELINE_YAML.replace(old, new))
