@@ -516,8 +516,15 @@ DEAD_LETTER_READ_S = 5.0  # bound for reading on-failure records the mappings al
 def _read_dead_letters(run: _Run) -> None:
     """A run ends when every event is accounted for, which a delivered event is even when its batch then failed
     and went to the dead-letter queue: read the queues until they hold what the mappings say they sent."""
-    sent = _stream_dead_letters(run)
     until = min(run.deadline, time.monotonic() + DEAD_LETTER_READ_S)
+    if _stream_dead_letters(run) is not None and run.driven is not None:
+        # The run may have ended on "every event accounted" while a batch whose output was written still fails:
+        # let the mappings finish (and send their on-failure records) before counting what they sent.
+        since = time.monotonic()
+        while not run.driven.quiescent(since) and time.monotonic() < until:
+            run.observed().wait(POLL_S)
+            run.observed().poll()
+    sent = _stream_dead_letters(run)
     while sent and len(dead_lettered_events(run.ledger, streams_only=True)) < sent and time.monotonic() < until:
         run.observed().wait(POLL_S)
         run.observed().poll()
