@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -21,7 +22,10 @@ REGION = "us-east-1"
 
 
 def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+    # Account-based endpoints off: botocore 1.44 sends DynamoDB Streams calls to
+    # ACCOUNT.streams-ddb.REGION.amazonaws.com, which moto's in-process mock does not route (it answers 404).
+    return boto3.client(service, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=Config(account_id_endpoint_mode="disabled"))
 
 
 @pytest.fixture
