@@ -517,15 +517,20 @@ def _read_dead_letters(run: _Run) -> None:
     """A run ends when every event is accounted for, which a delivered event is even when its batch then failed
     and went to the dead-letter queue: read the queues until they hold what the mappings say they sent."""
     until = min(run.deadline, time.monotonic() + DEAD_LETTER_READ_S)
-    if _stream_dead_letters(run) is not None and run.driven is not None:
+    driven_part = run.driven
+    if driven_part is not None and _stream_dead_letters(run) is not None:
         # The run may have ended on "every event accounted" while a batch whose output was written still fails:
         # let the mappings finish (and send their on-failure records) before counting what they sent.
         since = time.monotonic()
-        while not run.driven.quiescent(since) and time.monotonic() < until:
-            run.observed().wait(POLL_S)
-            run.observed().poll()
+        _poll_until(run, lambda: driven_part.quiescent(since), until)
     sent = _stream_dead_letters(run)
-    while sent and len(dead_lettered_events(run.ledger, streams_only=True)) < sent and time.monotonic() < until:
+    if sent:
+        _poll_until(run, lambda: len(dead_lettered_events(run.ledger, streams_only=True)) >= sent, until)
+
+
+def _poll_until(run: _Run, done: Callable[[], bool], until: float) -> None:
+    """Collect outputs until ``done()`` or the monotonic instant ``until``."""
+    while not done() and time.monotonic() < until:
         run.observed().wait(POLL_S)
         run.observed().poll()
 

@@ -47,6 +47,12 @@ def backend() -> tuple[EndpointBackend, Driver, Scans]:
     return b, driver, arrivals
 
 
+def scan_clean(driver: Driver, arrivals: Scans) -> None:
+    """Both S3 watchers finish a scan that found nothing new."""
+    arrivals.clean_scan()
+    driver.notifications.clean_scan()
+
+
 def test_a_clean_scan_from_before_the_pipeline_went_idle_does_not_settle_the_run() -> None:
     # GIVEN a replay that ended, and a clean arrival scan after it while the pipeline still ran
     b, driver, arrivals = backend()
@@ -58,8 +64,7 @@ def test_a_clean_scan_from_before_the_pipeline_went_idle_does_not_settle_the_run
     # THEN it is not quiescent until a scan that began after that finds nothing new
     assert not b.quiescent(replay_done)
     assert not b.quiescent(replay_done)
-    arrivals.clean_scan()
-    driver.notifications.clean_scan()
+    scan_clean(driver, arrivals)
     assert b.quiescent(replay_done)
 
 
@@ -69,8 +74,7 @@ def test_the_pipeline_working_again_needs_a_new_clean_scan() -> None:
     replay_done = time.monotonic()
     driver.idle = True
     assert not b.quiescent(replay_done)
-    arrivals.clean_scan()
-    driver.notifications.clean_scan()
+    scan_clean(driver, arrivals)
     assert b.quiescent(replay_done)
     # WHEN it works again (a retry), then goes idle again
     driver.idle = False
@@ -78,8 +82,7 @@ def test_the_pipeline_working_again_needs_a_new_clean_scan() -> None:
     driver.idle = True
     # THEN the earlier clean scan no longer counts
     assert not b.quiescent(replay_done)
-    arrivals.clean_scan()
-    driver.notifications.clean_scan()
+    scan_clean(driver, arrivals)
     assert b.quiescent(replay_done)
 
 
@@ -89,15 +92,13 @@ def test_a_new_run_does_not_inherit_the_last_run_s_idle_moment() -> None:
     driver.idle = True
     first = time.monotonic()
     assert not b.quiescent(first)
-    arrivals.clean_scan()
-    driver.notifications.clean_scan()
+    scan_clean(driver, arrivals)
     assert b.quiescent(first)
     # WHEN the next run's replay ends (the pipeline is idle throughout)
     second = time.monotonic()
     # THEN it waits for a scan of its own after it found the pipeline idle
     assert not b.quiescent(second)
-    arrivals.clean_scan()
-    driver.notifications.clean_scan()
+    scan_clean(driver, arrivals)
     assert b.quiescent(second)
 
 
@@ -118,15 +119,13 @@ def test_an_invocation_between_two_checks_needs_a_new_clean_scan() -> None:
     replay_done = time.monotonic()
     driver.idle = True
     assert not b.quiescent(replay_done)
-    arrivals.clean_scan()
-    driver.notifications.clean_scan()
+    scan_clean(driver, arrivals)
     assert b.quiescent(replay_done)
     # WHEN a function runs and ends between two checks (an S3 notification's), so no check saw it busy
     driver.finished += 1
     # THEN what it wrote needs scans that began after it
     assert not b.quiescent(replay_done)
-    arrivals.clean_scan()
-    driver.notifications.clean_scan()
+    scan_clean(driver, arrivals)
     assert b.quiescent(replay_done)
 
 
