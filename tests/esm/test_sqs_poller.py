@@ -935,6 +935,24 @@ def test_a_queue_deleted_between_the_receive_and_the_count_is_idle() -> None:
     assert run_once(p) == [] and p.idle_since(since)
 
 
+
+def first_reader_wait(p: Any, clock: Any) -> float:
+    """Start the reader and stop it from inside its first wait; returns how long that wait was to be."""
+    waits: list[float] = []
+
+    def on_wait(seconds: float, event: threading.Event | None) -> None:
+        if not waits:
+            waits.append(seconds)
+            p.stop()
+
+    clock.on_wait = on_wait
+    p.start()
+    try:
+        wait_for("the reader's first idle wait", lambda: list(waits), bool)
+    finally:
+        p.stop()
+    return waits[0]
+
 def first_idle_wait(queue: FakeQueue, clock: HookedClock, **overrides: Any) -> tuple[float, bool]:
     """Start the reader; return its first wait with nothing to do: (emulated seconds, whether ``wake()`` ends
     that wait). The mapping is stopped from inside that wait."""
@@ -977,22 +995,9 @@ def test_an_idle_reader_wakes_when_a_held_message_is_due() -> None:
     queue.send("a")
     p, _ = poller(queue, Function(unhandled), idle_poll_s=10)
     assert run_once(p) == ["a"]
-    waits: list[float] = []
-
-    def on_wait(seconds: float, event: threading.Event | None) -> None:
-        if not waits:
-            waits.append(seconds)
-            p.stop()
-
-    clock.on_wait = on_wait
     # WHEN the reader runs out of work
-    p.start()
-    try:
-        wait_for("the reader's first idle wait", lambda: list(waits), bool)
-    finally:
-        p.stop()
     # THEN it waits until the message is due, not a whole idle interval
-    assert waits == [pytest.approx(3.0)]
+    assert first_reader_wait(p, clock) == pytest.approx(3.0)
 
 
 def test_the_batching_window_is_polled_every_idle_interval_and_a_wake_ends_the_wait() -> None:
@@ -1214,20 +1219,8 @@ def test_the_reader_receives_nothing_while_maximum_concurrency_batches_are_in_fl
     in_flight = [p.gather() for _ in range(limit)]
     assert all(len(batch) == 1 for batch in in_flight)
     receives = len(queue.receives)
-    waits: list[float] = []
-
-    def on_wait(seconds: float, event: threading.Event | None) -> None:
-        if not waits:
-            waits.append(seconds)
-            p.stop()
-
-    clock.on_wait = on_wait
     # WHEN the reader runs until its first wait
-    p.start()
-    try:
-        wait_for("the reader's first idle wait", lambda: list(waits), bool)
-    finally:
-        p.stop()
+    first_reader_wait(p, clock)
     # THEN it received nothing more: the last message waits for a batch to end
     assert len(queue.receives) == receives and queue.bodies()[-1] == f"b{limit}"
 
