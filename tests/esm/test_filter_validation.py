@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from emulator.esm.core.filter_patterns import MAX_PATTERN_DEPTH
 from emulator.esm.core.filters import FilterPatternError, parse_filter_criteria
 
 AWS_MESSAGE = "Invalid filter pattern definition."
@@ -145,13 +146,47 @@ def test_refused_pattern_names_the_check_and_the_filter(pattern: str, reason: st
     assert (error.reason, error.index, error.pattern) == (reason, 3, pattern)
 
 
+def _nested(depth: int, innermost: str = '{"b": ["x"]}') -> str:
+    """A pattern whose innermost object is ``depth`` objects deep."""
+    return '{"a": ' * (depth - 1) + innermost + "}" * (depth - 1)
+
+
+def _or_of_objects(inner: str) -> str:
+    return '{"$or": [' + inner + ', {"c": ["y"]}]}'
+
+
+@pytest.mark.parametrize(
+    ("pattern", "refused"),
+    [
+        (_nested(MAX_PATTERN_DEPTH), False),
+        (_nested(MAX_PATTERN_DEPTH + 1), True),
+        # "$or" branches are objects one level below the object holding the "$or"
+        (_nested(MAX_PATTERN_DEPTH - 1, _or_of_objects('{"b": ["x"]}')), False),
+        (_nested(MAX_PATTERN_DEPTH - 1, _or_of_objects('{"b": {"d": ["x"]}}')), True),
+    ],
+    ids=["at the cap", "one past the cap", "or branches at the cap", "inside an or branch, one past the cap"],
+)
+def test_patterns_nested_past_the_cap_are_refused(pattern: str, refused: bool) -> None:
+    if not refused:
+        assert len(parse_filter_criteria({"Filters": [{"Pattern": pattern}]})) == 1
+        return
+    with pytest.raises(FilterPatternError) as caught:
+        parse_filter_criteria({"Filters": [{"Pattern": pattern}]})
+
+    assert caught.value.reason == f"Filter nests objects more than {MAX_PATTERN_DEPTH} levels deep"
+
+
 def test_a_pattern_nested_past_the_parser_depth_is_refused_not_a_crash() -> None:
     deep = '{"a": ' * 5000 + '["x"]' + "}" * 5000
 
     with pytest.raises(FilterPatternError) as caught:
         parse_filter_criteria({"Filters": [{"Pattern": deep}]})
 
-    assert caught.value.reason.startswith("Filter is not valid JSON: maximum recursion depth exceeded")
+    # Python 3.11's parser gives up first; 3.13's parses it and the depth cap refuses it
+    assert caught.value.reason in {
+        "Filter is not valid JSON: maximum recursion depth exceeded while decoding a JSON object from a unicode string",
+        f"Filter nests objects more than {MAX_PATTERN_DEPTH} levels deep",
+    }
 
 
 @pytest.mark.parametrize(

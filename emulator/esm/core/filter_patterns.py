@@ -27,6 +27,10 @@ Scalar: TypeAlias = str | int | float | bool | None
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 OR_KEY = "$or"
+# Objects nested in a pattern, at most. Lambda caps a pattern at 4096 characters, so no real pattern comes near;
+# the cap exists so that the interpreter does not decide: Python 3.11's json parser stops near 1000 levels with a
+# RecursionError, 3.13's parses far deeper and the compiler would then overflow the stack in its own recursion.
+MAX_PATTERN_DEPTH = 256
 _OPERATORS = frozenset(
     {"prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists", "cidr", "wildcard"}
 )
@@ -165,25 +169,27 @@ def compile_rule(source: str) -> ObjectRule:
         raise PatternSyntaxError(f"Filter is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise PatternSyntaxError("Filter is not an object")
-    return _compile_object(document, in_or=False)
+    return _compile_object(document, in_or=False, depth=1)
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _compile_object(document: Mapping[str, Any], *, in_or: bool) -> ObjectRule:
+def _compile_object(document: Mapping[str, Any], *, in_or: bool, depth: int) -> ObjectRule:
+    if depth > MAX_PATTERN_DEPTH:
+        raise PatternSyntaxError(f"Filter nests objects more than {MAX_PATTERN_DEPTH} levels deep")
     if not document:
         raise PatternSyntaxError("Empty objects are not allowed")
     fields: list[tuple[str, LeafRule | ObjectRule]] = []
     alternatives: tuple[ObjectRule, ...] = ()
     for key, value in document.items():
         if key == OR_KEY:
-            alternatives = _compile_or(value)
+            alternatives = _compile_or(value, depth=depth + 1)
         elif in_or and key in _OPERATORS:
             raise PatternSyntaxError(f"{key} is Ruler reserved fieldName which cannot be used inside $or.")
         elif isinstance(value, dict):
-            fields.append((key, _compile_object(value, in_or=in_or)))
+            fields.append((key, _compile_object(value, in_or=in_or, depth=depth + 1)))
         elif isinstance(value, list):
             fields.append((key, _compile_leaf(value)))
         else:
@@ -191,14 +197,14 @@ def _compile_object(document: Mapping[str, Any], *, in_or: bool) -> ObjectRule:
     return ObjectRule(tuple(fields), alternatives)
 
 
-def _compile_or(value: object) -> tuple[ObjectRule, ...]:
+def _compile_or(value: object, *, depth: int) -> tuple[ObjectRule, ...]:
     if not isinstance(value, list):
         raise PatternSyntaxError("It must be an Array followed with $or.")
     if not all(isinstance(branch, dict) for branch in value):
         raise PatternSyntaxError("Only JSON object is allowed in array of $or relationship.")
     if len(value) < 2:
         raise PatternSyntaxError("There must have at least 2 Objects in $or relationship.")
-    return tuple(_compile_object(branch, in_or=True) for branch in value)
+    return tuple(_compile_object(branch, in_or=True, depth=depth) for branch in value)
 
 
 def _compile_leaf(values: list[Any]) -> LeafRule:
