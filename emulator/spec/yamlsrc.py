@@ -27,7 +27,7 @@ KeyPath = tuple[str | int, ...]
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
-_MAX_DEPTH = 200
+MAX_DEPTH = 200
 # AWS caps a state machine definition at 1 MiB (Step Functions quotas, "Maximum definition size"); no pipeline
 # or scenario file comes near it.
 MAX_BYTES = 1024 * 1024
@@ -227,7 +227,7 @@ class _Walker:
         self._active: set[int] = set()
 
     def value(self, node: Node, path: KeyPath, depth: int) -> Any:
-        if depth > _MAX_DEPTH:
+        if depth > MAX_DEPTH:
             line = node.start_mark.line + 1
             raise ConfigError("invalid YAML: nested too deeply", file=self.file, line=line)
         if isinstance(node, ScalarNode):

@@ -13,6 +13,7 @@ import pytest
 
 from emulator.errors import ConfigError
 from emulator.spec.pipeline import load_pipeline
+from emulator.spec.yamlsrc import MAX_DEPTH
 from emulator.stepfunctions.definition import (
     check_pipeline_definitions,
     check_structure,
@@ -143,3 +144,42 @@ def test_other_json_errors_keep_the_parser_s_own_message_and_place(tmp_path: Pat
         parse_json_document('{\n  "a" 1\n}', file=tmp_path / "sm.json", what="state machine definition")
     assert caught.value.line == 2
     assert "Expecting ':' delimiter (column 7)" in str(caught.value)
+
+
+def _nested_arrays(depth: int) -> str:
+    """An object whose deepest value sits ``depth`` containers below the top."""
+    return '{"a": ' + "[" * (depth - 1) + "1" + "]" * (depth - 1) + "}"
+
+
+@pytest.mark.parametrize(
+    ("depth", "refused"),
+    [(MAX_DEPTH, False), (MAX_DEPTH + 1, True), (5000, True)],
+    ids=["at the limit", "one past it", "past the parser's own limit on 3.11, not on 3.13"],
+)
+def test_a_definition_nested_past_the_limit_is_refused_on_every_python(
+    tmp_path: Path, depth: int, refused: bool
+) -> None:
+    text = _nested_arrays(depth)
+    if not refused:
+        assert parse_json_document(text, file=tmp_path / "sm.json", what="state machine definition").data
+        return
+    with pytest.raises(ConfigError) as caught:
+        parse_json_document(text, file=tmp_path / "sm.json", what="state machine definition")
+    assert f"state machine definition nests objects and arrays more than {MAX_DEPTH} levels deep" in str(caught.value)
+    assert caught.value.line == 1
+
+
+def test_validate_refuses_a_deeply_nested_definition_with_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "sm.json").write_text(
+        '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true, "Result": ' + _nested_arrays(5000) + "}}}"
+    )
+    (tmp_path / "pipeline.yaml").write_text("pipeline: deep\nstate_machines:\n  m: {definition: sm.json}\n")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator.cli", "validate", str(tmp_path / "pipeline.yaml")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert "sm.json:1: state machine definition nests objects and arrays more than" in done.stderr
+    assert "Traceback" not in done.stderr
