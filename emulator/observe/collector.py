@@ -16,7 +16,7 @@ def _json(text: Any) -> Any:
         return text
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: kept as text, like any non-JSON body
         return text
 
 

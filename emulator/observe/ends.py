@@ -27,7 +27,7 @@ def _unwrap(body: str) -> str:
     ``body`` itself."""
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body
     if isinstance(value, dict) and value.get("Type") == "Notification" and isinstance(value.get("Message"), str):
         return str(value["Message"])

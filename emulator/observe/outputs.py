@@ -141,14 +141,14 @@ def parse_records(body: bytes) -> list[Any]:
         return []
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth, as good as unreadable
         records = []
         for line in text.splitlines():
             line = line.strip()
             if line:
                 try:
                     records.append(json.loads(line))
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
         return records
     return value if isinstance(value, list) else [value]

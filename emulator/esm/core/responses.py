@@ -46,7 +46,7 @@ def _read_item_failures(payload: bytes, batch_ids: Sequence[str]) -> BatchVerdic
         return BatchVerdict("success")
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # unparsable, also when nested past the parser's depth
         return BatchVerdict("batch_failure")
     if not isinstance(body, dict):
         return BatchVerdict("success")
