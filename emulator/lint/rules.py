@@ -59,7 +59,11 @@ PM010 = Rule("PM010", "warning", "Lambda task without a Retry for Lambda's trans
              "https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html",
              "add " + json.dumps({"Retry": [{"ErrorEquals": list(LAMBDA_TRANSIENT), "IntervalSeconds": 1,
                                              "MaxAttempts": 3, "BackoffRate": 2}]})[1:-1])
-RULES = (PM001, PM002, PM003, PM004, PM005, PM006, PM007, PM008, PM009, PM010)
+PM011 = Rule("PM011", "warning", "Kinesis filter on a key other than data",
+             f"{_LAMBDA_DG}/with-kinesis-filtering.html",
+             "AWS documents filtering of Kinesis records on the data key only: put the field into the record's "
+             "data and filter on {\"data\": {...}}; pipemu matches the record's other keys too, AWS may not")
+RULES = (PM001, PM002, PM003, PM004, PM005, PM006, PM007, PM008, PM009, PM010, PM011)
 
 
 def _mappings(ctx: LintContext, kind: str) -> Iterator[tuple[KeyPath, MappingSpec]]:
@@ -157,6 +161,27 @@ def parallel_lanes_vs_order(ctx: LintContext) -> None:
                     f"'{scenario.name}' expects order and has {keyed}", (*at, "parallelization_factor"))
 
 
+def kinesis_filters_beyond_data(ctx: LintContext) -> None:
+    for index, m in enumerate(ctx.spec.mappings):
+        if m.source_kind != "stream":
+            continue
+        for number, pattern in enumerate(m.filters or []):
+            keys = sorted(_top_level_keys(pattern) - {"data"})
+            if keys:
+                ctx.hit(PM011, f"filter {number + 1} of the mapping of {m.source} names {', '.join(keys)}",
+                        ("mappings", index, "filters", number), ("mappings", index))
+
+
+def _top_level_keys(pattern: Any) -> set[str]:
+    """The keys a pattern matches at the record's top level, also inside a top-level "$or"."""
+    if not isinstance(pattern, dict):
+        return set()
+    keys = {key for key in pattern if key != "$or"}
+    for branch in pattern.get("$or") or []:
+        keys |= _top_level_keys(branch)
+    return keys
+
+
 def _wildcard_action(action: str) -> bool:
     return "*" in action or "?" in action
 
@@ -240,4 +265,5 @@ def _states(machine: Any, at: KeyPath) -> Iterator[tuple[KeyPath, str, dict[str,
 CHECKS: tuple[Callable[[LintContext], None], ...] = (
     unbounded_retries, whole_batch_retries, queue_without_redrive, visibility_timeout, measured_batch_time,
     window_with_batch_of_one, parallel_lanes_vs_order, wildcard_policies, missing_encryption, lambda_task_retries,
+    kinesis_filters_beyond_data,
 )

@@ -246,7 +246,7 @@ def test_silenced_at_pipeline_level_and_on_the_resource(tmp_path: Path) -> None:
 
 
 def test_every_rule_has_an_aws_page_and_a_hint() -> None:
-    assert [r.id for r in RULES] == [f"PM{n:03d}" for n in range(1, 11)]
+    assert [r.id for r in RULES] == [f"PM{n:03d}" for n in range(1, 12)]
     for rule in RULES:
         assert rule.doc.startswith("https://docs.aws.amazon.com/") and rule.hint and rule.severity in (
             "error", "warning")
@@ -275,3 +275,27 @@ def test_cli_reads_the_last_report_for_pm005(tmp_path: Path) -> None:
     (tmp_path / "rep" / "report.json").write_text(json.dumps(_measured(5000.0, 10, 10)))
     result = CliRunner().invoke(app, ["lint", str(path), "--report-dir", str(tmp_path / "rep")])
     assert result.exit_code == 0 and "PM005 warning" in result.output
+
+
+@pytest.mark.parametrize("filters, source, fires", [
+    ([{"data": {"type": ["click"]}}], "stream/clicks", False),
+    ([{"partitionKey": ["k1"]}], "stream/clicks", True),
+    ([{"data": {"type": ["click"]}}, {"eventName": ["aws:kinesis:record"]}], "stream/clicks", True),
+    ([{"$or": [{"data": {"type": ["click"]}}, {"sequenceNumber": [{"exists": True}]}]}], "stream/clicks", True),
+    ([{"$or": [{"data": {"type": ["click"]}}, {"data": {"type": ["view"]}}]}], "stream/clicks", False),
+    ([{"body": {"type": ["order"]}}], "queue/orders", False),  # SQS filters on body and attributes alike
+])
+def test_pm011_kinesis_filters_beyond_data(tmp_path: Path, filters: list[dict[str, Any]], source: str,
+                                           fires: bool) -> None:
+    data = copy.deepcopy(BASE)
+    index = 0 if source.startswith("stream/") else 1
+    data["mappings"][index]["filters"] = filters
+
+    report = lint(load_pipeline(_write(tmp_path, data)))
+
+    assert [f.rule for f in report.active] == (["PM011"] if fires else [])
+    if fires:
+        (finding,) = report.active
+        assert finding.key == f"mappings[0].filters[{len(filters) - 1}]"
+        assert finding.message.startswith(f"filter {len(filters)} of the mapping of stream/clicks names ")
+        assert finding.message.endswith(("partitionKey", "eventName", "sequenceNumber"))
