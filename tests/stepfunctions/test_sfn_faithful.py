@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from sfn_support import Sfn
 
-from emulator.backends.moto_seams.sfn_executions import plain_lambda_states
+from emulator.backends.moto_seams.sfn_executions import jsonata_used, plain_lambda_states
 from emulator.stepfunctions.mocks import load_mock_config, mocked_arn, use_mock_config
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
@@ -89,3 +89,12 @@ def test_plain_lambda_states_are_found_at_any_depth() -> None:
         "M": {"Type": "Map", "ItemProcessor": {"StartAt": "D", "States": {
             "D": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}}}, "End": True}}}
     assert plain_lambda_states(json.dumps(definition)) == {"A", "C"}
+
+
+def test_a_definition_nested_past_the_parser_depth_is_left_to_moto() -> None:
+    # a Pass state whose Result nests 5000 arrays: Python 3.11's parser raises RecursionError, 3.13's parses it
+    deep = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true, "Result": ' + "[" * 5000 + "]" * 5000 + "}}}"
+
+    assert plain_lambda_states(deep) == set()
+    assert jsonata_used(deep) is False
+    assert jsonata_used('{"StartAt": "P", "States": {"P": {"Type": "Pass", "QueryLanguage": "JSONata"}}}') is True

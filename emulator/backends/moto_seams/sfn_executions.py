@@ -90,7 +90,9 @@ def plain_lambda_states(definition: str) -> set[str]:
                 walk(branch)
             walk(state.get("ItemProcessor") or state.get("Iterator") or {})
 
-    with contextlib.suppress(ValueError):  # moto refused a definition that is not JSON at create already
+    # moto refused a definition that is not JSON at create already; one nested past the parser's depth has no
+    # Lambda task pipemu could find either
+    with contextlib.suppress(ValueError, RecursionError):
         walk(json.loads(definition))
     return found
 
@@ -184,12 +186,17 @@ def _uses_jsonata(value: Any) -> bool:
     return False
 
 
-def _validate_definition(definition: str) -> None:
+def jsonata_used(definition: str) -> bool:
+    """Whether a definition asks for JSONata anywhere; False for one that is not JSON or nests past the parser's
+    depth (moto's own parser answers those, as on stock moto)."""
     try:
-        uses_jsonata = _uses_jsonata(json.loads(definition))
-    except ValueError:
-        uses_jsonata = False  # moto's parser reports the syntax error
-    if uses_jsonata:
+        return _uses_jsonata(json.loads(definition))
+    except (ValueError, RecursionError):
+        return False
+
+
+def _validate_definition(definition: str) -> None:
+    if jsonata_used(definition):
         raise _InvalidDefinition(
             "QueryLanguage JSONata is not supported by pipemu's embedded backend (moto's interpreter has no JSONata "
             "engine): use JSONPath, or run this state machine on LocalStack or AWS"
