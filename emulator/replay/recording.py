@@ -62,7 +62,7 @@ def _read(path: Path, correlate: str | None) -> Iterator[GeneratedEvent]:
             header = json.loads(first)
             if header.get("pipemu_recording") != FORMAT:
                 raise ValueError
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             raise ConfigError("not a pipemu recording (bad header line)", file=path, line=1,
                               hint="make one with `pipemu record SCENARIO -o FILE`") from None
         for lineno, text in enumerate(f, start=2):
@@ -72,12 +72,12 @@ def _read(path: Path, correlate: str | None) -> Iterator[GeneratedEvent]:
                 line = json.loads(text)
                 payload = line["data"].encode("utf-8") if "data" in line else base64.b64decode(line["b64"])
                 index, pk = int(line["i"]), str(line["pk"])
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise ConfigError(f"bad event line: {exc!r}", file=path, line=lineno,
                                   hint="each line needs i, pk and data (or b64)") from None
             try:
                 decoded = json.loads(payload)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth: sent as it is
                 decoded = None
             fields: dict[str, Any] = dict(decoded) if isinstance(decoded, dict) else {}
             if correlate is not None and "key" in line:

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from emulator.errors import ConfigError
 from emulator.replay.rates import Schedule
 from emulator.replay.recording import read_recording, write_recording
 from emulator.replay.sources import scenario_events
@@ -85,3 +88,33 @@ def test_crashing_and_failing_handlers_are_retried_and_nothing_is_lost(pipemu: A
     assert result.events.delivered + result.events.dead_lettered == 200
     errors = sum(f["errors"] for f in result.functions.values())
     assert errors > 0
+
+
+DEEP = "[" * 5000 + "]" * 5000  # past Python 3.11's JSON parser depth (3.13 parses it)
+
+
+def test_a_recording_line_nested_past_the_parser_depth_is_a_bad_line_or_an_opaque_payload(tmp_path: Path) -> None:
+    header = json.dumps({"pipemu_recording": 1, "scenario": "s", "seed": 1})
+    recording = tmp_path / "deep.jsonl"
+    recording.write_text(header + "\n" + json.dumps({"i": 0, "pk": "a", "data": DEEP}) + "\n")
+
+    # the event's payload is sent as the bytes it is, whatever the parser makes of it
+    [event] = read_recording(recording, correlate=None)
+    assert (event.payload, event.fields) == (DEEP.encode(), {})
+
+    # a line that is itself too deep: a bad line where the parser gives up (3.11), an event where it does not (3.13)
+    recording.write_text(header + "\n" + '{"i": 0, "pk": "a", "data": "x", "deep": ' + DEEP + "}\n")
+    if _parses(DEEP):
+        assert [e.payload for e in read_recording(recording, correlate=None)] == [b"x"]
+        return
+    with pytest.raises(ConfigError) as caught:
+        list(read_recording(recording, correlate=None))
+    assert caught.value.line == 2
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except RecursionError:
+        return False
+    return True
