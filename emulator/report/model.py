@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from emulator.nesting import deeper_than
+
 BATCH_KINDS = ("retries", "bisects", "partial_failures", "throttles")
 RECORD_KINDS = ("records_dead_lettered", "records_filtered", "records_discarded")
 _BUDGET = re.compile(r"<=\s*([0-9.eE+-]+)\s*ms")
@@ -61,13 +63,21 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+# Deeper JSON is shown as it came: indenting it would grow a report quadratically (2 spaces a level a line).
+PRETTY_DEPTH = 64
+
+
 def pretty(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return clean(value)
-    return clean(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+    """JSON (given parsed, or as text) indented for a report; other text, or JSON nested deeper than
+    ``PRETTY_DEPTH``, as it is, cleaned."""
+    text = value if isinstance(value, str) else None
+    try:
+        parsed = json.loads(text) if text is not None else value
+        if not deeper_than(parsed, PRETTY_DEPTH):
+            return clean(json.dumps(parsed, indent=2, default=str, ensure_ascii=False))
+        return clean(text if text is not None else json.dumps(parsed, default=str, ensure_ascii=False))
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser reads
+        return clean(text) if text is not None else "(nested too deeply to show)"
 
 
 def short_queue(url: Any) -> str:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from emulator.errors import ConfigError
+from emulator.nesting import deeper_than
 from emulator.spec.yamlsrc import MAX_DEPTH, YamlDoc, check_size, load_yaml, parse_yaml
 
 
@@ -52,7 +53,7 @@ def parse_json_document(text: str, *, file: Path, what: str) -> YamlDoc:
         ) from None
     except RecursionError:  # Python 3.11's parser stops near 1000 levels; 3.13's parses on, hence the walk too
         data = _TOO_DEEP
-    if data is _TOO_DEEP or _deeper_than(data, MAX_DEPTH):
+    if data is _TOO_DEEP or deeper_than(data, MAX_DEPTH):
         raise ConfigError(
             f"{what} nests objects and arrays more than {MAX_DEPTH} levels deep", file=file, line=1,
             hint="no real definition nests this deep: check the file is the one you meant",
@@ -67,20 +68,6 @@ def parse_json_document(text: str, *, file: Path, what: str) -> YamlDoc:
 
 
 _TOO_DEEP = object()
-
-
-def _deeper_than(data: object, limit: int) -> bool:
-    """Whether objects and arrays nest more than ``limit`` levels, walked without recursion."""
-    stack: list[tuple[object, int]] = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(value, dict):
-            stack.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
-    return False
 
 
 def load_document(path: str | Path, *, what: str) -> YamlDoc:

@@ -74,7 +74,7 @@ def _json(text: Any) -> Any:
         return text
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth: kept as text
         return text
 
 

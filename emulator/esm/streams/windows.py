@@ -82,7 +82,7 @@ class TumblingWindows:
         """The ``state`` of a response, or ``_MISSING`` (the invocation then counts as failed)."""
         try:
             body = json.loads(payload)
-        except ValueError:  # an empty or non-JSON response holds no state either
+        except (ValueError, RecursionError):  # an empty, non-JSON or too deeply nested response holds no state
             return _MISSING
         if not isinstance(body, dict) or "state" not in body:
             return _MISSING
