@@ -123,7 +123,7 @@ class _Observer:
     def _by_body(self, data: bytes) -> int | None:
         try:
             value = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if self._correlate and isinstance(value, dict) and self._correlate in value:
             return self._ledger.index_of(str(value[self._correlate]))

@@ -232,7 +232,7 @@ def _unmarshal(body: bytes) -> Any:
         return {}
     try:
         return json.loads(body)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested past the parser's depth (Python 3.11)
         raise faults.Fault(faults.UNMARSHAL_ERROR, f"Unable to unmarshal input: {e}") from None
 
 

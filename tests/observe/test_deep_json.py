@@ -6,14 +6,23 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from emulator import runner
+from emulator.backends.moto_seams import kinesis_fast_put, kinesis_store
+from emulator.backends.moto_seams.sfn_tasks import runtime_spacing
 from emulator.clock import FakeClock
 from emulator.esm.core.invoker import InvokeOutcome
 from emulator.esm.core.responses import BatchVerdict, read_response
+from emulator.esm.streams.dynamodb_events import ledger_key as dynamodb_ledger_key
+from emulator.esm.streams.records import StreamRecord
 from emulator.esm.streams.windows import _MISSING, TumblingWindows
 from emulator.nesting import deeper_than
 from emulator.observe import collector, ends
+from emulator.observe.ledger import Ledger
 from emulator.observe.outputs import parse_records
 from emulator.report.model import PRETTY_DEPTH, pretty
+from emulator.runtime import faults, worker
 from emulator.stepfunctions import observe as sfn_observe
 
 DEEP = "[" * 5000 + "1" + "]" * 5000
@@ -72,3 +81,45 @@ def test_nesting_is_measured_through_objects_arrays_and_tuples_alike() -> None:
 
     assert (deeper_than(value, 3), deeper_than(value, 4)) == (True, False)
     assert deeper_than("[[[]]]", 0) is False  # text is a scalar, whatever it says
+
+
+def _parser_reads(text: str) -> bool:
+    try:
+        json.loads(text)
+    except RecursionError:
+        return False
+    return True
+
+
+def test_a_too_deep_invoke_payload_is_the_runtime_s_unmarshal_error_where_the_parser_gives_up() -> None:
+    if _parser_reads(DEEP):
+        assert worker._unmarshal(DEEP.encode()) == json.loads(DEEP)
+        return
+    with pytest.raises(faults.Fault) as caught:
+        worker._unmarshal(DEEP.encode())
+    assert caught.value.error_type == faults.UNMARSHAL_ERROR
+    assert caught.value.message.startswith("Unable to unmarshal input: maximum recursion depth exceeded")
+
+
+def test_a_too_deep_stream_record_is_no_table_record_and_names_no_event() -> None:
+    record = StreamRecord(sequence_number="1", partition_key="k", data=DEEP.encode(), arrival=0.0)
+
+    assert dynamodb_ledger_key(record, "event_id") is None
+    observer = runner._Observer(Ledger(), "event_id", {})
+    assert observer._by_body(DEEP.encode()) is None
+
+
+def test_a_too_deep_task_error_payload_is_passed_on_as_it_is() -> None:
+    assert runtime_spacing(DEEP) == DEEP
+
+
+def test_a_too_deep_put_is_left_to_moto() -> None:
+    was, previous = kinesis_store.installed(), kinesis_store.listener()
+    kinesis_store.install(previous)
+    try:
+        environ = {"HTTP_X_AMZ_TARGET": "Kinesis_20131202.PutRecords", "REQUEST_METHOD": "POST",
+                   "HTTP_HOST": "127.0.0.1"}
+        assert kinesis_fast_put.answer(environ, DEEP.encode()) is None
+    finally:
+        if not was:
+            kinesis_store.uninstall()

@@ -45,7 +45,7 @@ def runtime_spacing(payload: str) -> str:
     """A compact JSON error payload as the Lambda Python runtime writes it (``json.dumps`` defaults)."""
     try:
         return json.dumps(json.loads(payload))
-    except ValueError:
+    except (ValueError, RecursionError):
         return payload
 
 

@@ -212,7 +212,7 @@ def ledger_key(record: StreamRecord, correlate: str | None) -> str | None:
     record (a Kinesis record's data is the producer's own bytes)."""
     try:
         body = json.loads(record.data)
-    except ValueError:
+    except (ValueError, RecursionError):  # any record passes here, a Kinesis record's data nested however deep
         return None
     if not isinstance(body, dict) or set(body) != _BODY_KEYS or body["eventName"] not in ("INSERT", "MODIFY", "REMOVE"):
         return None
