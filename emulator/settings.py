@@ -90,6 +90,11 @@ def load_settings(cwd: Path | None = None, environ: dict[str, str] | None = None
             raise ConfigError(
                 f"not valid TOML: {exc}", file=pyproject, hint="fix the file or remove [tool.pipemu]"
             ) from None
+        except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+            raise ConfigError(
+                "not readable TOML: arrays or tables nested too deeply", file=pyproject,
+                hint="fix the file or remove [tool.pipemu]",
+            ) from None
         for key, value in table.items():
             if key not in names:
                 raise ConfigError(f"unknown setting '{key}'", file=pyproject, key=f"tool.pipemu.{key}",

@@ -35,3 +35,22 @@ def test_unknown_setting_names_the_file_and_key(tmp_path: Path) -> None:
 def test_bad_environment_value_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="PIPEMU_TIME_SCALE"):
         load_settings(tmp_path, environ={"PIPEMU_TIME_SCALE": "fast"})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[tool.pipemu]\nseed = \n", "not valid TOML: "),
+        ("[tool.pipemu]\nx = " + "[" * 5000 + "]" * 5000 + "\n",
+         "not readable TOML: arrays or tables nested too deeply"),
+    ],
+    ids=["malformed", "nested past tomllib's recursion"],
+)
+def test_an_unreadable_pyproject_is_a_config_error_naming_it(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(text)
+
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path, environ={})
+
+    assert info.value.file == str(tmp_path / "pyproject.toml")
+    assert message in str(info.value)
