@@ -57,7 +57,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read prices file: {exc.strerror}", file=path,
                           hint="prices_file is relative to the pyproject.toml that names it") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser's depth
         raise ConfigError(f"prices file is not JSON: {exc}", file=path,
                           hint="same shape as emulator/cost/prices.json") from None
     if not isinstance(data, dict) or not isinstance(data.get("regions"), dict):

@@ -152,6 +152,21 @@ def test_bad_prices_are_config_errors(kwargs, message) -> None:
     assert info.value.exit_code == 2
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("{not json", "prices file is not JSON: "),
+    ('{"regions": ' + "[" * 5000 + "]" * 5000 + "}", "prices file "),  # past 3.11's parser depth; 3.13 reads it
+    ('{"version": 1}', "prices file has no 'regions' object"),
+])
+def test_an_unreadable_prices_file_is_a_config_error_naming_it(tmp_path, text, message) -> None:
+    from emulator.errors import ConfigError
+
+    custom = tmp_path / "mine.json"
+    custom.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_prices("us-east-1", file=custom)
+    assert info.value.exit_code == 2 and info.value.file == str(custom)
+
+
 def test_settings_choose_the_region_file_and_single_prices(tmp_path) -> None:
     from emulator.settings import load_settings
 
