@@ -51,7 +51,7 @@ def read(path: Path) -> RunningEmulator | None:
         data: dict[str, Any] = json.loads(path.read_text())
         return RunningEmulator(path, int(data["pid"]), {str(k): str(v) for k, v in data["env"].items()},
                                str(data.get("pipeline", "")))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 

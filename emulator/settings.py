@@ -68,7 +68,7 @@ def _coerce(name: str, value: Any, *, file: Path | None, origin: str) -> Any:
             return int(value)
         if name in ("backend", "cost_region"):
             return str(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: a prices table nested too deeply
         raise ConfigError(
             f"bad value {value!r} for {name}: {exc}", file=file or origin, key=name,
             hint="backend, cost_region: a name; report_dir, prices_file: a path; time_scale: a number > 0; "

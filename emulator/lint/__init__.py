@@ -62,7 +62,7 @@ def last_report(report_dir: Path) -> dict[str, Any] | None:
     """The report.json of the last run in ``report_dir``, or None when there is none (or it cannot be read)."""
     try:
         data = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 

@@ -5,24 +5,28 @@ it, and never lets the RecursionError end the run."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from emulator import runner
+from emulator import project_state, runner
 from emulator.backends.moto_seams import kinesis_fast_put, kinesis_store
 from emulator.backends.moto_seams.sfn_tasks import runtime_spacing
 from emulator.clock import FakeClock
+from emulator.errors import ConfigError
 from emulator.esm.core.invoker import InvokeOutcome
 from emulator.esm.core.responses import BatchVerdict, read_response
 from emulator.esm.streams.dynamodb_events import ledger_key as dynamodb_ledger_key
 from emulator.esm.streams.records import StreamRecord
 from emulator.esm.streams.windows import _MISSING, TumblingWindows
+from emulator.lint import last_report
 from emulator.nesting import deeper_than
 from emulator.observe import collector, ends
 from emulator.observe.ledger import Ledger
 from emulator.observe.outputs import parse_records
 from emulator.report.model import PRETTY_DEPTH, pretty
 from emulator.runtime import faults, worker
+from emulator.settings import load_settings
 from emulator.stepfunctions import observe as sfn_observe
 
 DEEP = "[" * 5000 + "1" + "]" * 5000
@@ -123,3 +127,20 @@ def test_a_too_deep_put_is_left_to_moto() -> None:
     finally:
         if not was:
             kinesis_store.uninstall()
+
+
+def test_state_files_and_reports_nested_past_the_parser_depth_read_as_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text('{"pid": 1, "env": {}, "x": ' + DEEP + "}")
+    (tmp_path / "report.json").write_text('{"x": ' + DEEP + "}")
+
+    if _parser_reads(DEEP):
+        assert project_state.read(tmp_path / "state.json") is not None
+        assert last_report(tmp_path) is not None
+    else:
+        assert project_state.read(tmp_path / "state.json") is None
+        assert last_report(tmp_path) is None
+
+
+def test_a_prices_table_nested_past_the_parser_depth_is_a_bad_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="bad value .* for prices: "):
+        load_settings(tmp_path, environ={"PIPEMU_PRICES": '{"lambda.requests_million": ' + DEEP + "}"})
