@@ -142,5 +142,5 @@ def test_state_files_and_reports_nested_past_the_parser_depth_read_as_unreadable
 
 
 def test_a_prices_table_nested_past_the_parser_depth_is_a_bad_setting(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="bad value .* for prices: "):
+    with pytest.raises(ConfigError, match=r"bad value .* for prices: "):
         load_settings(tmp_path, environ={"PIPEMU_PRICES": '{"lambda.requests_million": ' + DEEP + "}"})
