@@ -1,6 +1,6 @@
-"""What a handler writes can be JSON nested past the parser's depth (Python 3.11 stops near 1000 levels with a
-RecursionError, 3.13 parses on). Each reader treats it as the unreadable JSON it is for AWS's parsers, or reads
-it, and never lets the RecursionError end the run."""
+"""JSON nested past the parser's depth, from a handler, a client or a file (Python 3.11's parser stops near 1000
+levels with a RecursionError, 3.13's parses on). Each reader treats it as the unreadable JSON it is for AWS's
+parsers, or reads it, and never lets the RecursionError end the run or show as a traceback."""
 
 from __future__ import annotations
 
