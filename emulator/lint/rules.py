@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from emulator.esm.core.filters import CompiledPattern
 from emulator.lint.model import LintContext, Rule
 from emulator.spec.mapping import MappingSpec
 from emulator.spec.yamlsrc import KeyPath
@@ -165,21 +166,11 @@ def kinesis_filters_beyond_data(ctx: LintContext) -> None:
     for index, m in enumerate(ctx.spec.mappings):
         if m.source_kind != "stream":
             continue
-        for number, pattern in enumerate(m.filters or []):
-            keys = sorted(_top_level_keys(pattern) - {"data"})
+        for number, pattern in enumerate(m.filters or []):  # valid: the spec refuses what does not compile
+            keys = sorted(CompiledPattern.compile(json.dumps(pattern)).fields - {"data"})
             if keys:
                 ctx.hit(PM011, f"filter {number + 1} of the mapping of {m.source} names {', '.join(keys)}",
                         ("mappings", index, "filters", number), ("mappings", index))
-
-
-def _top_level_keys(pattern: Any) -> set[str]:
-    """The keys a pattern matches at the record's top level, also inside a top-level "$or"."""
-    if not isinstance(pattern, dict):
-        return set()
-    keys = {key for key in pattern if key != "$or"}
-    for branch in pattern.get("$or") or []:
-        keys |= _top_level_keys(branch)
-    return keys
 
 
 def _wildcard_action(action: str) -> bool:

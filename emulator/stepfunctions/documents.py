@@ -45,6 +45,7 @@ def _json_error(exc: json.JSONDecodeError) -> tuple[str, int, int]:
 def parse_json_document(text: str, *, file: Path, what: str) -> YamlDoc:
     try:
         data = json.loads(text)
+        too_deep = deeper_than(data, MAX_DEPTH)
     except json.JSONDecodeError as exc:
         message, line, column = _json_error(exc)
         raise ConfigError(
@@ -52,8 +53,8 @@ def parse_json_document(text: str, *, file: Path, what: str) -> YamlDoc:
             hint="check for a missing comma or quote, or a trailing comma, on this line or the one above",
         ) from None
     except RecursionError:  # Python 3.11's parser stops near 1000 levels; 3.13's parses on, hence the walk too
-        data = _TOO_DEEP
-    if data is _TOO_DEEP or deeper_than(data, MAX_DEPTH):
+        too_deep = True
+    if too_deep:
         raise ConfigError(
             f"{what} nests objects and arrays more than {MAX_DEPTH} levels deep", file=file, line=1,
             hint="no real definition nests this deep: check the file is the one you meant",
@@ -65,9 +66,6 @@ def parse_json_document(text: str, *, file: Path, what: str) -> YamlDoc:
     except ConfigError:
         lines = {(): 1}  # valid JSON that YAML cannot compose: keep the data, lose the lines
     return YamlDoc(file=file, data=data, lines=lines)
-
-
-_TOO_DEEP = object()
 
 
 def load_document(path: str | Path, *, what: str) -> YamlDoc:

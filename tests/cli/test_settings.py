@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from deep_json import DEEP
 
 from emulator.errors import ConfigError
 from emulator.settings import load_settings
@@ -41,7 +42,7 @@ def test_bad_environment_value_is_a_config_error(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("[tool.pipemu]\nseed = \n", "not valid TOML: "),
-        ("[tool.pipemu]\nx = " + "[" * 5000 + "]" * 5000 + "\n",
+        ("[tool.pipemu]\nx = " + DEEP + "\n",
          "not readable TOML: arrays or tables nested too deeply"),
     ],
     ids=["malformed", "nested past tomllib's recursion"],

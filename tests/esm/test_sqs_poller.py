@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from esm_fakes import RecordingObserver, ok, returns, unhandled
-from waiting import wait_for
+from waiting import returns_in_time, wait_for
 
 from emulator.clock import FakeClock, ScaledClock
 from emulator.esm.core.config import MappingConfig
@@ -936,8 +936,9 @@ def test_a_queue_deleted_between_the_receive_and_the_count_is_idle() -> None:
 
 
 
-def first_reader_wait(p: Any, clock: Any) -> float:
-    """Start the reader and stop it from inside its first wait; returns how long that wait was to be."""
+def first_reader_wait(p: Any, clock: Any, then: Callable[[], Any] = lambda: None) -> float:
+    """Start the reader and stop it from inside its first wait, then call ``then`` (the batches already taken
+    still run); returns how long that wait was to be."""
     waits: list[float] = []
 
     def on_wait(seconds: float, event: threading.Event | None) -> None:
@@ -949,6 +950,7 @@ def first_reader_wait(p: Any, clock: Any) -> float:
     p.start()
     try:
         wait_for("the reader's first idle wait", lambda: list(waits), bool)
+        then()
     finally:
         p.stop()
     return waits[0]
@@ -1155,11 +1157,9 @@ def test_stop_waits_no_longer_than_its_bound_for_a_reader_stuck_in_a_receive() -
     queue = BlockingQueue(ScaledClock(100))
     p, _ = poller(queue, Function())
     p.start()
-    returned = threading.Event()
     try:
         assert queue.entered.wait(20)
-        threading.Thread(target=lambda: (p.stop(timeout_s=0.05), returned.set()), daemon=True).start()
-        wait_for("stop() to return while the receive still hangs", returned.is_set, bool, timeout=10)
+        returns_in_time(lambda: p.stop(timeout_s=0.05), "stop() to return while the receive still hangs", timeout=10)
         assert not queue.gate.is_set()
     finally:
         queue.gate.set()
@@ -1232,20 +1232,8 @@ def test_one_batch_fewer_in_flight_than_maximum_concurrency_lets_the_reader_rece
     queue.send("b1")
     p, _ = poller(queue, Function(), batch_size=1, max_concurrency=2)
     assert len(p.gather()) == 1
-    waits: list[float] = []
-
-    def on_wait(seconds: float, event: threading.Event | None) -> None:
-        if not waits:
-            waits.append(seconds)
-            p.stop()
-
-    clock.on_wait = on_wait
-    p.start()
-    try:
-        wait_for("the reader's first idle wait", lambda: list(waits), bool)
-        wait_for("the second batch to be deleted", lambda: queue.bodies() == ["b0"], bool, timeout=10)
-    finally:
-        p.stop()
+    first_reader_wait(p, clock, then=lambda: wait_for(
+        "the second batch to be deleted", lambda: queue.bodies() == ["b0"], bool, timeout=10))
 
 
 def test_a_receive_finding_the_queue_deleted_polls_it_less_often() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from esm_fakes import RecordingObserver, RecordingSink
-from waiting import wait_for
+from waiting import returns_in_time, wait_for
 
 from emulator.clock import ScaledClock
 from emulator.esm.core.config import MappingConfig
@@ -96,12 +96,11 @@ def test_stop_waits_no_longer_than_its_bound_for_a_hanging_invocation() -> None:
     function = HangingFunction()
     poller = stream_poller(function)
     poller.start()
-    stopped = threading.Event()
     try:
         assert function.running.wait(20)
         # Unbounded, stop() would wait for the invocation, which only ends when the test sets `end`.
-        threading.Thread(target=lambda: (poller.stop(timeout_s=0.05), stopped.set()), daemon=True).start()
-        wait_for("stop() to return while the invocation still hangs", stopped.is_set, bool, timeout=30)
+        returns_in_time(lambda: poller.stop(timeout_s=0.05), "stop() to return while the invocation still hangs",
+                        timeout=30)
         assert not function.end.is_set()
     finally:
         function.end.set()

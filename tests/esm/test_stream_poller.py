@@ -471,13 +471,18 @@ class Payloads:
         return f"arn:aws:iam::123456789012:role/{function_arn.rsplit(':', 1)[-1]}-role"
 
 
-def test_a_filter_sees_each_record_exactly_as_the_function_receives_it() -> None:
-    hooks, function = RecordingHooks(), Payloads()
-    config = MappingConfig(
+def filtered_config() -> MappingConfig:
+    """A Kinesis mapping from the trim horizon, batches of 3, keeping records whose data's n is 1 or 2."""
+    return MappingConfig(
         uuid="u-1", function_arn=FUNCTION_ARN, event_source_arn=STREAM_ARN, kind="kinesis", enabled=True,
         batch_size=3, window_s=0, starting_position="TRIM_HORIZON",
         filter_criteria={"Filters": [{"Pattern": json.dumps({"data": {"n": [1, 2]}})}]},
     )
+
+
+def test_a_filter_sees_each_record_exactly_as_the_function_receives_it() -> None:
+    hooks, function = RecordingHooks(), Payloads()
+    config = filtered_config()
     clock = DrivingClock()
     poller = StreamMappingPoller(
         config, source=FakeShards({SHARD: [make(1), make(2)]}), invoker=function, sink=RecordingSink(), clock=clock,
@@ -506,11 +511,7 @@ class Accepting:
 def test_a_filter_sees_each_record_as_shaped_for_its_own_shard_and_stream() -> None:
     source = FakeShards({SHARD: [make(1)], OTHER: [make(2)]})
     observer = RecordingObserver()
-    config = MappingConfig(
-        uuid="u-1", function_arn=FUNCTION_ARN, event_source_arn=STREAM_ARN, kind="kinesis", enabled=True,
-        batch_size=3, window_s=0, starting_position="TRIM_HORIZON",
-        filter_criteria={"Filters": [{"Pattern": json.dumps({"data": {"n": [1, 2]}})}]},
-    )
+    config = filtered_config()
     clock = DrivingClock()
     poller = StreamMappingPoller(
         config, source=source, invoker=Accepting(), sink=RecordingSink(), clock=clock, region="us-east-1",

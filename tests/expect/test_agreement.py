@@ -20,6 +20,15 @@ def letter(*indexes: int, batch_size: int | None = None) -> DeadLetter:
     return DeadLetter(queue=QUEUE, body={}, sent=2.0, event_indexes=list(indexes), batch_size=batch_size)
 
 
+def contradicted(events: int, *, delivered: int, batch_size: int | None = None) -> Ledger:
+    """``events`` events all in one dead letter, the first ``delivered`` of them delivered too."""
+    ledger = ledger_of(events)
+    for i in range(delivered):
+        ledger.delivered(f"e{i}", 3.0)
+    ledger.dead_lettered(letter(*range(events), batch_size=batch_size))
+    return ledger
+
+
 def test_dead_lettered_events_are_every_letter_s_events_or_only_the_stream_batches() -> None:
     ledger = ledger_of(5)
     ledger.dead_lettered(letter(0))  # an SQS redrive: one message, one event
@@ -39,10 +48,7 @@ def test_a_ledger_that_agrees_with_the_queues_and_the_mappings_passes() -> None:
 
 def test_events_both_delivered_and_dead_lettered_fail_naming_the_first_five() -> None:
     # GIVEN 7 events delivered whose batch was then dead-lettered, and one only dead-lettered
-    ledger = ledger_of(8)
-    for i in range(7):
-        ledger.delivered(f"e{i}", 3.0)
-    ledger.dead_lettered(letter(*range(8), batch_size=8))
+    ledger = contradicted(8, delivered=7, batch_size=8)
     # WHEN the ledger is judged
     result = ledger_agreement(ledger, mapping_dead_lettered=8)
     # THEN it fails naming how many and which
@@ -55,10 +61,7 @@ def test_events_both_delivered_and_dead_lettered_fail_naming_the_first_five() ->
 
 
 def test_five_contradictions_are_all_named_without_an_ellipsis() -> None:
-    ledger = ledger_of(5)
-    for i in range(5):
-        ledger.delivered(f"e{i}", 3.0)
-    ledger.dead_lettered(letter(*range(5)))
+    ledger = contradicted(5, delivered=5)
     result = ledger_agreement(ledger, mapping_dead_lettered=None)
     assert result is not None
     # the whole detail: the user reads in it why an event can be both (the cause to look for in the handler)
@@ -70,10 +73,7 @@ def test_five_contradictions_are_all_named_without_an_ellipsis() -> None:
 
 
 def test_near_misses_name_at_most_twenty_events() -> None:
-    ledger = ledger_of(25)
-    for i in range(25):
-        ledger.delivered(f"e{i}", 3.0)
-    ledger.dead_lettered(letter(*range(25), batch_size=25))
+    ledger = contradicted(25, delivered=25, batch_size=25)
     result = ledger_agreement(ledger, mapping_dead_lettered=25)
     assert result is not None
     assert result.near_misses == [f"e{i}" for i in range(20)]

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from deep_json import DEEP, parser_reads
 
 from emulator import project_state, runner
 from emulator.backends.moto_seams import kinesis_fast_put, kinesis_store
@@ -28,8 +29,6 @@ from emulator.report.model import PRETTY_DEPTH, pretty
 from emulator.runtime import faults, worker
 from emulator.settings import load_settings
 from emulator.stepfunctions import observe as sfn_observe
-
-DEEP = "[" * 5000 + "1" + "]" * 5000
 
 
 def test_an_output_object_keeps_its_readable_lines_beside_a_too_deep_one() -> None:
@@ -87,16 +86,8 @@ def test_nesting_is_measured_through_objects_arrays_and_tuples_alike() -> None:
     assert deeper_than("[[[]]]", 0) is False  # text is a scalar, whatever it says
 
 
-def _parser_reads(text: str) -> bool:
-    try:
-        json.loads(text)
-    except RecursionError:
-        return False
-    return True
-
-
 def test_a_too_deep_invoke_payload_is_the_runtime_s_unmarshal_error_where_the_parser_gives_up() -> None:
-    if _parser_reads(DEEP):
+    if parser_reads(DEEP):
         assert worker._unmarshal(DEEP.encode()) == json.loads(DEEP)
         return
     with pytest.raises(faults.Fault) as caught:
@@ -133,7 +124,7 @@ def test_state_files_and_reports_nested_past_the_parser_depth_read_as_unreadable
     (tmp_path / "state.json").write_text('{"pid": 1, "env": {}, "x": ' + DEEP + "}")
     (tmp_path / "report.json").write_text('{"x": ' + DEEP + "}")
 
-    if _parser_reads(DEEP):
+    if parser_reads(DEEP):
         assert project_state.read(tmp_path / "state.json") is not None
         assert last_report(tmp_path) is not None
     else:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deep_json import DEEP, parser_reads
 
 from emulator.errors import ConfigError
 from emulator.replay.rates import Schedule
@@ -90,9 +91,6 @@ def test_crashing_and_failing_handlers_are_retried_and_nothing_is_lost(pipemu: A
     assert errors > 0
 
 
-DEEP = "[" * 5000 + "]" * 5000  # past Python 3.11's JSON parser depth (3.13 parses it)
-
-
 def test_a_recording_line_nested_past_the_parser_depth_is_a_bad_line_or_an_opaque_payload(tmp_path: Path) -> None:
     header = json.dumps({"pipemu_recording": 1, "scenario": "s", "seed": 1})
     recording = tmp_path / "deep.jsonl"
@@ -104,17 +102,10 @@ def test_a_recording_line_nested_past_the_parser_depth_is_a_bad_line_or_an_opaqu
 
     # a line that is itself too deep: a bad line where the parser gives up (3.11), an event where it does not (3.13)
     recording.write_text(header + "\n" + '{"i": 0, "pk": "a", "data": "x", "deep": ' + DEEP + "}\n")
-    if _parses(DEEP):
+    if parser_reads(DEEP):
         assert [e.payload for e in read_recording(recording, correlate=None)] == [b"x"]
         return
     with pytest.raises(ConfigError) as caught:
         list(read_recording(recording, correlate=None))
     assert caught.value.line == 2
 
-
-def _parses(text: str) -> bool:
-    try:
-        json.loads(text)
-    except RecursionError:
-        return False
-    return True

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from deep_json import DEEP
 from sfn_support import Sfn
 
 from emulator.backends.moto_seams.sfn_executions import jsonata_used, plain_lambda_states
@@ -93,7 +94,7 @@ def test_plain_lambda_states_are_found_at_any_depth() -> None:
 
 def test_a_definition_nested_past_the_parser_depth_is_left_to_moto() -> None:
     # a Pass state whose Result nests 5000 arrays: Python 3.11's parser raises RecursionError, 3.13's parses it
-    deep = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true, "Result": ' + "[" * 5000 + "]" * 5000 + "}}}"
+    deep = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true, "Result": ' + DEEP + "}}}"
 
     assert plain_lambda_states(deep) == set()
     assert jsonata_used(deep) is False

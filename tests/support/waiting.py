@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,3 +18,11 @@ def wait_for(what: str, probe: Callable[[], Any], done: Callable[[Any], bool], t
             return last
         time.sleep(0.02)  # polling interval of the condition, not a wait for the pipeline
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
+
+
+def returns_in_time(call: Callable[[], Any], what: str, timeout: float = 20.0) -> None:
+    """Run ``call`` in a daemon thread and fail unless it returns within ``timeout`` (a call that hangs is left
+    behind, never waited for, so the test's own ``finally`` can release what it hangs on)."""
+    returned = threading.Event()
+    threading.Thread(target=lambda: (call(), returned.set()), daemon=True).start()
+    wait_for(what, returned.is_set, bool, timeout=timeout)
