@@ -12,6 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from esm_fakes import RecordingObserver, RecordingSink
+from waiting import wait_for
 
 from emulator.clock import ScaledClock
 from emulator.esm.core.config import MappingConfig
@@ -146,9 +147,11 @@ def run_poller(
         idle_poll_s=0.005,
     )
     poller.start()
-    deadline = time.monotonic() + 20
-    while not until() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    try:
+        wait_for("the mapping to reach the test's condition", until, bool, timeout=20)
+    except BaseException:
+        poller.stop()
+        raise
     return poller
 
 
@@ -174,10 +177,7 @@ def test_batches_run_concurrently_without_sharing_a_key_and_keep_each_key_in_ord
             seqs = [int(s) for c in calls for k, s in zip(c.keys, c.seqs, strict=True) if k == key]
             assert seqs == sorted(seqs)
         assert all(len(c.seqs) <= 3 for c in calls)
-        wait = time.monotonic() + 5
-        while poller.workers[0].checkpoint != "48" and time.monotonic() < wait:
-            time.sleep(0.01)
-        assert poller.workers[0].checkpoint == "48"
+        wait_for("the checkpoint to reach 48", lambda: poller.workers[0].checkpoint, lambda c: c == "48", timeout=5)
     finally:
         poller.stop()
 
@@ -205,10 +205,8 @@ def test_a_stuck_key_holds_the_checkpoint_but_not_the_other_lanes() -> None:
         first_stuck = min(int(r.sequence_number) for r in records if r.partition_key == "a")
         assert first_stuck == len(free_keys) + 1
         expected = str(first_stuck - 1)
-        wait = time.monotonic() + 5
-        while poller.workers[0].checkpoint != expected and time.monotonic() < wait:
-            time.sleep(0.01)
-        assert poller.workers[0].checkpoint == expected
+        wait_for(f"the checkpoint to stop at {expected}", lambda: poller.workers[0].checkpoint,
+                 lambda c: c == expected, timeout=5)
     finally:
         saved = poller.stop()
     assert saved == {SHARD: expected}

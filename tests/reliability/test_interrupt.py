@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from processes import alive, children, listening
+from waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,16 +22,13 @@ def test_sigint_releases_workers_threads_and_port(tmp_path: Path) -> None:
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={"PATH": os.environ["PATH"], "NO_COLOR": "1"},
     )
+    def workers_and_ports() -> tuple[set[int], set[int]]:
+        assert proc.poll() is None, proc.communicate()
+        return children(proc.pid, recursive=True), {port for _, port in listening(proc.pid)}
+
     try:
-        deadline = time.monotonic() + 60
-        workers: set[int] = set()
-        ports: set[int] = set()
-        while time.monotonic() < deadline and not (workers and ports):
-            assert proc.poll() is None, proc.communicate()
-            workers = children(proc.pid, recursive=True)
-            ports = {port for _, port in listening(proc.pid)}
-            time.sleep(0.05)  # polling the condition, not waiting for the pipeline
-        assert workers and ports, "the replay never got going"
+        workers, _ = wait_for("the replay to get going (worker processes and a listening port)", workers_and_ports,
+                              lambda found: bool(found[0] and found[1]), timeout=60)
 
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
